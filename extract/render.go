@@ -1,0 +1,58 @@
+package extract
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/draw"
+	"io"
+
+	fitz "github.com/gen2brain/go-fitz"
+)
+
+// renderer is the part of go-fitz's document used here.
+type renderer interface {
+	ImageDPI(page int, dpi float64) (*image.RGBA, error)
+	NumPage() int
+	io.Closer
+}
+
+// Render rasterises page n (1-based) at dpi. A non-empty region (page space, points) crops the
+// result to that region; an empty one returns the whole page. MuPDF is not goroutine-safe per
+// document, so renders of one Document run one at a time.
+func (d *Document) Render(ctx context.Context, n int, dpi float64, region Rect) (image.Image, error) {
+	if n < 1 || n > d.NumPages() {
+		return nil, fmt.Errorf("render page %d of %d: %w", n, d.NumPages(), ErrPageRange)
+	}
+	if dpi <= 0 || dpi > 2400 {
+		return nil, fmt.Errorf("render page %d: dpi %g out of range", n, dpi)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.renderMu.Lock()
+	defer d.renderMu.Unlock()
+	if d.fz == nil {
+		fz, err := fitz.NewFromMemory(d.data)
+		if err != nil {
+			return nil, fmt.Errorf("render: open: %w", err)
+		}
+		d.fz = fz
+	}
+	img, err := d.fz.ImageDPI(n-1, dpi)
+	if err != nil {
+		return nil, fmt.Errorf("render page %d: %w", n, err)
+	}
+	if region.Empty() {
+		return img, nil
+	}
+	s := dpi / 72
+	r := image.Rect(int(region.X0*s), int(region.Y0*s), int(region.X1*s+0.999), int(region.Y1*s+0.999)).
+		Add(img.Bounds().Min).Intersect(img.Bounds())
+	if r.Empty() {
+		return nil, fmt.Errorf("render page %d: region %v outside the page", n, region)
+	}
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(out, out.Bounds(), img, r.Min, draw.Src)
+	return out, nil
+}

@@ -1,0 +1,230 @@
+package extract
+
+import (
+	"math"
+	"sort"
+	"strings"
+)
+
+// Word segmentation follows the usual rules of PDF text extractors, so that boxes agree with
+// them: a word ends at a space character, at a gap wider than wordGap × font size, when the
+// text moves backwards by more than backGap × size, when the baseline moves, or when the
+// font size changes.
+const (
+	wordGap     = 0.1
+	backGap     = 0.2
+	dupPriDelta = 0.1
+	dupSecDelta = 0.2
+	baseDelta   = 0.5
+)
+
+// along returns the coordinate along the baseline and across it, for direction rot.
+func along(rot int, x, y float64) (float64, float64) {
+	switch rot {
+	case 1:
+		return y, -x
+	case 2:
+		return -x, -y
+	case 3:
+		return -y, x
+	}
+	return x, y
+}
+
+type wordAcc struct {
+	w        Word
+	rot      int
+	base     float64 // across-baseline coordinate
+	end      float64 // along-baseline end of the last glyph
+	lastO    float64 // along-baseline origin of the last glyph
+	n        int
+	text     strings.Builder
+	fontFreq map[*font]int
+}
+
+func buildWords(p *Page, glyphs []rawGlyph) {
+	pageR := Rect{0, 0, p.Width, p.Height}
+	var cur *wordAcc
+	flush := func() {
+		if cur != nil && cur.n > 0 {
+			t := cur.text.String()
+			if strings.TrimSpace(t) != "" {
+				cur.w.Text = t
+				p.Words = append(p.Words, cur.w)
+			}
+		}
+		cur = nil
+	}
+	for i := range glyphs {
+		g := &glyphs[i]
+		if g.box.Intersect(pageR).Empty() && !(g.box.Width() == 0 || g.box.Height() == 0) {
+			continue // outside the visible page
+		}
+		if strings.TrimSpace(g.text) == "" {
+			if g.text != "" || g.space {
+				flush()
+			}
+			continue
+		}
+		o, b := along(g.rot, g.ox, g.oy)
+		e, _ := along(g.rot, g.ex, g.ey)
+		if cur != nil {
+			sp := o - cur.end
+			delta := o - cur.lastO
+			size := cur.w.Size
+			overlap := math.Abs(delta) < dupPriDelta*size && math.Abs(b-cur.base) < dupSecDelta*size
+			if g.rot != cur.rot || overlap || sp < -backGap*size || sp > wordGap*size ||
+				math.Abs(b-cur.base) > baseDelta || math.Abs(g.size-size) > 1e-3*size {
+				flush()
+			}
+		}
+		if cur == nil {
+			cur = &wordAcc{rot: g.rot, base: b, fontFreq: map[*font]int{}}
+			cur.w = Word{BBox: g.box, Font: g.font.base, Size: g.size, Bold: g.font.bold,
+				Italic: g.font.italic, RenderMode: g.render}
+		} else {
+			cur.w.BBox = cur.w.BBox.Union(g.box)
+			if g.box.Empty() {
+				cur.w.BBox = unionPoint(cur.w.BBox, g.box)
+			}
+		}
+		cur.text.WriteString(strings.TrimSpace(g.text))
+		cur.n++
+		cur.end = max(e, o)
+		if cur.n == 1 {
+			cur.end = max(e, o)
+		}
+		cur.lastO = o
+	}
+	flush()
+}
+
+// unionPoint widens r to include s even when s has no area (zero-height glyph boxes).
+func unionPoint(r, s Rect) Rect {
+	return Rect{min(r.X0, s.X0), min(r.Y0, s.Y0), max(r.X1, s.X1), max(r.Y1, s.Y1)}
+}
+
+// buildLines groups words into lines (content order first, then merging fragments of the same
+// line) and orders each line's words along the baseline.
+func buildLines(p *Page) {
+	type lineAcc struct {
+		words []int
+		box   Rect
+		rot   int
+	}
+	var lines []*lineAcc
+	var cur *lineAcc
+	rotOf := func(w Word) int {
+		// Words carry no direction; derive it from the box shape and the page's text.
+		return 0
+	}
+	for i, w := range p.Words {
+		r := rotOf(w)
+		if cur != nil && r == cur.rot && sameLine(cur.box, w.BBox, w.Size) {
+			cur.words = append(cur.words, i)
+			cur.box = unionPoint(cur.box, w.BBox)
+			continue
+		}
+		cur = &lineAcc{words: []int{i}, box: w.BBox, rot: r}
+		lines = append(lines, cur)
+	}
+	// Merge fragments of one line written out of order (superscripts, patched words).
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(lines) && !merged; i++ {
+			for j := i + 1; j < len(lines); j++ {
+				a, b := lines[i], lines[j]
+				if a.rot != b.rot {
+					continue
+				}
+				if vOverlap(a.box, b.box) > 0.6 && hGap(a.box, b.box) < 1.0*lineSize(p, a.words) {
+					a.words = append(a.words, b.words...)
+					a.box = unionPoint(a.box, b.box)
+					lines = append(lines[:j], lines[j+1:]...)
+					merged = true
+					break
+				}
+			}
+		}
+	}
+	p.Lines = make([]Line, 0, len(lines))
+	for li, l := range lines {
+		sort.SliceStable(l.words, func(x, y int) bool {
+			return p.Words[l.words[x]].BBox.X0 < p.Words[l.words[y]].BBox.X0
+		})
+		var b strings.Builder
+		sizes := map[float64]int{}
+		fonts := map[string]int{}
+		bold := true
+		for k, wi := range l.words {
+			w := &p.Words[wi]
+			w.Line = li
+			if k > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w.Text)
+			n := len([]rune(w.Text))
+			sizes[math.Round(w.Size*10)/10] += n
+			fonts[w.Font] += n
+			bold = bold && w.Bold
+		}
+		p.Lines = append(p.Lines, Line{Text: b.String(), BBox: l.box, Words: l.words,
+			Size: argmaxF(sizes), Font: argmaxS(fonts), Bold: bold})
+	}
+}
+
+func lineSize(p *Page, words []int) float64 {
+	s := 0.0
+	for _, w := range words {
+		s = max(s, p.Words[w].Size)
+	}
+	return max(s, 1)
+}
+
+// sameLine reports whether a word continues a line in content order: it overlaps the line
+// vertically and starts near its end.
+func sameLine(line, w Rect, size float64) bool {
+	if vOverlap(line, w) < 0.5 {
+		return false
+	}
+	gap := w.X0 - line.X1
+	return gap < 1.5*max(size, 1) && gap > -0.5*max(size, 1) || (w.X0 >= line.X0 && w.X1 <= line.X1)
+}
+
+// vOverlap is the vertical overlap of a and b divided by the smaller height.
+func vOverlap(a, b Rect) float64 {
+	o := min(a.Y1, b.Y1) - max(a.Y0, b.Y0)
+	h := min(a.Height(), b.Height())
+	if h <= 0 {
+		if o >= 0 {
+			return 1
+		}
+		return 0
+	}
+	return o / h
+}
+
+// hGap is the horizontal distance between a and b (negative when they overlap).
+func hGap(a, b Rect) float64 {
+	return max(a.X0, b.X0) - min(a.X1, b.X1)
+}
+
+func argmaxF(m map[float64]int) float64 {
+	best, bn := 0.0, -1
+	for k, n := range m {
+		if n > bn || (n == bn && k > best) {
+			best, bn = k, n
+		}
+	}
+	return best
+}
+
+func argmaxS(m map[string]int) string {
+	best, bn := "", -1
+	for k, n := range m {
+		if n > bn || (n == bn && k < best) {
+			best, bn = k, n
+		}
+	}
+	return best
+}

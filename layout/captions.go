@@ -1,0 +1,262 @@
+package layout
+
+import (
+	"math"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/layout/caption"
+)
+
+// Caption thresholds.
+const (
+	// maxCaptionLineHeight: a caption's first line is never taller than this (pdffigures2: 60 pt).
+	maxCaptionLineHeight = 60.0
+	// captionAlignTol is how far (pt) a caption continuation line's left edge may sit from the
+	// block's left edge, and two centres may differ for centred captions.
+	captionAlignTol = 2.5
+	// captionSpacingSlack multiplies the line spacing allowed between two caption lines.
+	captionSpacingSlack = 1.3
+	// captionSizeTol is the largest font-size difference (pt) inside one caption.
+	captionSizeTol = 1.1
+)
+
+// candidate is a line that opens a caption.
+type candidate struct {
+	page     int // 0-based page index
+	line     int // index into the page's lines
+	m        caption.Match
+	parStart bool
+	aligned  bool // left edge aligned with the next line's
+	fontBody bool // the label word is set in the body font
+}
+
+// findCandidates lists every line of the document that opens a caption, then removes body-text
+// mentions with document-wide formatting filters (the pdffigures2 order), and rejects
+// separator-less openings followed by a lower-case word ("Figure 3 shows …") unless the label
+// is set apart by a bold face.
+func findCandidates(pages [][]tline, st docStats) []candidate {
+	var all []candidate
+	for pi, ls := range pages {
+		for li, l := range ls {
+			if l.box.Height() > maxCaptionLineHeight {
+				continue
+			}
+			m, ok := caption.MatchLine(l.text)
+			if !ok {
+				continue
+			}
+			if m.Sep == "" && !l.bold && startsLower(m.Rest) {
+				continue
+			}
+			if l.mono && m.Sep == "" {
+				continue // code or program output
+			}
+			c := candidate{page: pi, line: li, m: m, fontBody: l.words[0].Font == st.bodyFont}
+			prev, next := neighbours(ls, li)
+			c.parStart = prev < 0 || ls[li].box.Y0-ls[prev].box.Y1 > 0.5*st.lineSpacing ||
+				ls[li].box.X0-ls[prev].box.X0 > 3
+			if next >= 0 {
+				c.aligned = math.Abs(ls[next].box.X0-l.box.X0) < 1
+			}
+			all = append(all, c)
+		}
+	}
+	return disambiguate(all)
+}
+
+func startsLower(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsLower(r)
+}
+
+// neighbours returns the index of the line just above and just below li in the same column
+// (horizontally overlapping), or −1.
+func neighbours(ls []tline, li int) (prev, next int) {
+	prev, next = -1, -1
+	b := ls[li].box
+	best := math.Inf(1)
+	for j := range ls {
+		if j == li || !overlapX(ls[j].box, b) {
+			continue
+		}
+		if d := b.Y0 - ls[j].box.Y1; ls[j].box.Y1 <= b.Y0+1 && d < best {
+			best, prev = d, j
+		}
+	}
+	best = math.Inf(1)
+	for j := range ls {
+		if j == li || !overlapX(ls[j].box, b) {
+			continue
+		}
+		if d := ls[j].box.Y0 - b.Y1; ls[j].box.Y0 >= b.Y1-1 && d < best {
+			best, next = d, j
+		}
+	}
+	return prev, next
+}
+
+type groupKey struct {
+	kind  caption.Kind
+	label string
+}
+
+// disambiguate applies, in order, the first filter that removes a candidate from some group
+// holding more than one candidate for the same label without emptying any group.
+func disambiguate(all []candidate) []candidate {
+	filters := []func(c candidate) bool{
+		func(c candidate) bool { return c.m.Sep == ":" },
+		func(c candidate) bool { return c.m.Kind != caption.Figure || (c.m.AllCaps && c.m.Abbreviated) },
+		func(c candidate) bool { return c.m.Kind != caption.Table || c.m.AllCaps },
+		func(c candidate) bool { return !c.fontBody },
+		func(c candidate) bool { return c.m.Abbreviated },
+		func(c candidate) bool { return !c.m.HeaderOnly },
+		func(c candidate) bool { return c.m.Sep == "." },
+		func(c candidate) bool { return c.aligned },
+		func(c candidate) bool { return c.m.HeaderOnly },
+		func(c candidate) bool { return c.parStart },
+	}
+	for _, f := range filters {
+		groups := map[groupKey][]int{}
+		for i, c := range all {
+			k := groupKey{c.m.Kind, c.m.Label}
+			groups[k] = append(groups[k], i)
+		}
+		removes, empties := false, false
+		drop := map[int]bool{}
+		for _, idx := range groups {
+			if len(idx) < 2 {
+				continue
+			}
+			kept := 0
+			for _, i := range idx {
+				if f(all[i]) {
+					kept++
+				} else {
+					drop[i] = true
+				}
+			}
+			if kept == 0 {
+				empties = true
+			} else if kept < len(idx) {
+				removes = true
+			}
+		}
+		if removes && !empties {
+			var next []candidate
+			for i, c := range all {
+				if !drop[i] {
+					next = append(next, c)
+				}
+			}
+			all = next
+		}
+	}
+	return all
+}
+
+// captionBlock is a grown caption: its lines, box and text.
+type captionBlock struct {
+	cand  candidate
+	lines []int
+	box   extract.Rect
+	text  string // the whole caption, label included, de-hyphenated
+}
+
+// growCaption grows a caption from its opening line over the lines that continue it: close
+// below, the same size, left-aligned (or centred on the same axis), not wider than the block,
+// not another caption opening, not over a graphic.
+func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, graphics []extract.Rect) captionBlock {
+	first := ls[c.line]
+	blk := captionBlock{cand: c, lines: []int{c.line}, box: first.box}
+	last := first
+	texts := []string{first.text}
+	spacing := math.Max(st.lineSpacing, first.size*1.15)
+	used := map[int]bool{c.line: true}
+	for {
+		next := -1
+		best := math.Inf(1)
+		for j := range ls {
+			if used[j] || ls[j].box.Y0 < last.box.Y0+0.5*last.box.Height() {
+				continue
+			}
+			if hOverlap(ls[j].box, blk.box) <= 0 {
+				continue
+			}
+			if d := ls[j].box.Y0 - last.box.Y0; d < best {
+				best, next = d, j
+			}
+		}
+		if next < 0 || starts[next] {
+			break
+		}
+		l := ls[next]
+		if d := l.box.Y1 - last.box.Y1; d > spacing*captionSpacingSlack || d < 0.4*l.size {
+			break
+		}
+		if math.Abs(l.size-first.size) > captionSizeTol {
+			break
+		}
+		leftOK := math.Abs(l.box.X0-blk.box.X0) < captionAlignTol
+		cx, _ := l.box.Center()
+		bx, _ := blk.box.Center()
+		centred := math.Abs(cx-bx) < captionAlignTol && len(blk.lines) == 1
+		if !(leftOK || centred) || l.box.X1 > blk.box.X1+captionAlignTol+2 && len(blk.lines) > 1 {
+			break
+		}
+		if l.box.X1 > blk.box.X1+captionAlignTol && len(blk.lines) == 1 && !leftOK {
+			break
+		}
+		if overGraphic(l.box, graphics, first.box) {
+			break
+		}
+		used[next] = true
+		blk.lines = append(blk.lines, next)
+		blk.box = blk.box.Union(l.box)
+		texts = append(texts, l.text)
+		last = l
+	}
+	blk.text = joinLines(texts)
+	return blk
+}
+
+// overGraphic reports whether more than 20 % of box lies over graphics that do not already
+// touch the caption's first line.
+func overGraphic(box extract.Rect, graphics []extract.Rect, first extract.Rect) bool {
+	area := 0.0
+	for _, g := range graphics {
+		if !g.Intersect(first).Empty() {
+			continue
+		}
+		area += box.Intersect(g).Area()
+	}
+	return area > 0.2*box.Area()
+}
+
+// joinLines joins caption or paragraph lines, removing end-of-line hyphenation
+// ("normal-" + "ized" → "normalized") but keeping real hyphens before capitals or digits.
+func joinLines(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		l = strings.TrimSpace(l)
+		if i > 0 {
+			prev := b.String()
+			r, _ := utf8.DecodeRuneInString(l)
+			if strings.HasSuffix(prev, "-") && len(prev) > 1 && unicode.IsLower(r) {
+				pr, _ := utf8.DecodeLastRuneInString(prev[:len(prev)-1])
+				if unicode.IsLetter(pr) {
+					s := prev[:len(prev)-1]
+					b.Reset()
+					b.WriteString(s)
+					b.WriteString(l)
+					continue
+				}
+			}
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+	}
+	return caption.Normalize(b.String())
+}

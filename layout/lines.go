@@ -1,0 +1,324 @@
+package layout
+
+import (
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/eosinlab/eosin/extract"
+)
+
+// Thresholds of the text model, in points unless noted.
+const (
+	// columnGapEm splits a line where two words are further apart than this many font sizes
+	// (a column gutter, or two captions side by side on one baseline).
+	columnGapEm = 2.2
+	// minColumnGap is the smallest gap that splits a line whatever the font size.
+	minColumnGap = 14.0
+)
+
+// tline is one line of text as layout sees it: a run of words on one baseline without a
+// column-sized gap.
+type tline struct {
+	text  string
+	box   extract.Rect
+	size  float64 // dominant size (by characters)
+	font  string  // dominant font
+	bold  bool    // first word bold
+	mono  bool    // dominant font is a typewriter face
+	words []extract.Word
+	// role is assigned by the classifier: body, caption, figure text.
+	role role
+}
+
+type role int
+
+const (
+	roleBody role = iota
+	roleCaption
+	roleFigureText
+	roleFurniture // page numbers, running heads
+)
+
+// pageLines turns the extracted words into tlines, in reading order (top to bottom, then left
+// to right), invisible text excluded.
+func pageLines(p *extract.Page) []tline {
+	var groups [][]extract.Word
+	if len(p.Lines) > 0 {
+		for _, l := range p.Lines {
+			var ws []extract.Word
+			for _, i := range l.Words {
+				if i >= 0 && i < len(p.Words) && !p.Words[i].Invisible() {
+					ws = append(ws, p.Words[i])
+				}
+			}
+			if len(ws) > 0 {
+				groups = append(groups, ws)
+			}
+		}
+	} else {
+		groups = groupWords(p.Words)
+	}
+	var out []tline
+	for _, ws := range groups {
+		sort.SliceStable(ws, func(i, j int) bool { return ws[i].BBox.X0 < ws[j].BBox.X0 })
+		start := 0
+		for i := 1; i <= len(ws); i++ {
+			if i < len(ws) {
+				gap := ws[i].BBox.X0 - ws[i-1].BBox.X1
+				sz := max(ws[i].Size, ws[i-1].Size)
+				if gap < max(minColumnGap, columnGapEm*sz) {
+					continue
+				}
+			}
+			out = append(out, makeLine(ws[start:i]))
+			start = i
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].box, out[j].box
+		if math.Abs(a.Y0-b.Y0) > 2 {
+			return a.Y0 < b.Y0
+		}
+		return a.X0 < b.X0
+	})
+	return out
+}
+
+// groupWords groups words into lines by vertical overlap when extract gave no lines.
+func groupWords(words []extract.Word) [][]extract.Word {
+	var ws []extract.Word
+	for _, w := range words {
+		if !w.Invisible() && strings.TrimSpace(w.Text) != "" {
+			ws = append(ws, w)
+		}
+	}
+	sort.SliceStable(ws, func(i, j int) bool { return ws[i].BBox.Y1 < ws[j].BBox.Y1 })
+	var groups [][]extract.Word
+	for _, w := range ws {
+		placed := false
+		for gi := len(groups) - 1; gi >= 0 && gi >= len(groups)-3; gi-- {
+			g := groups[gi]
+			ref := g[0].BBox
+			ov := math.Min(ref.Y1, w.BBox.Y1) - math.Max(ref.Y0, w.BBox.Y0)
+			if ov > 0.6*math.Min(ref.Height(), w.BBox.Height()) {
+				groups[gi] = append(g, w)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			groups = append(groups, []extract.Word{w})
+		}
+	}
+	return groups
+}
+
+func makeLine(ws []extract.Word) tline {
+	l := tline{words: append([]extract.Word(nil), ws...)}
+	var b strings.Builder
+	sizeChars := map[float64]int{}
+	fontChars := map[string]int{}
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.Text)
+		l.box = l.box.Union(w.BBox)
+		n := len([]rune(w.Text))
+		sizeChars[math.Round(w.Size*2)/2] += n
+		fontChars[w.Font] += n
+	}
+	l.text = b.String()
+	l.size = argmaxF(sizeChars)
+	l.font = argmaxS(fontChars)
+	l.bold = len(ws) > 0 && ws[0].Bold
+	l.mono = isMono(l.font)
+	return l
+}
+
+func isMono(font string) bool {
+	f := strings.ToLower(font)
+	for _, k := range []string{"mono", "courier", "cmtt", "typewriter", "sfmt", "consol", "lmtt", "inconsolata", "beramono"} {
+		if strings.Contains(f, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func argmaxF(m map[float64]int) float64 {
+	best, bn := 0.0, -1
+	for k, n := range m {
+		if n > bn || (n == bn && k < best) {
+			best, bn = k, n
+		}
+	}
+	return best
+}
+
+func argmaxS(m map[string]int) string {
+	best, bn := "", -1
+	for k, n := range m {
+		if n > bn || (n == bn && k < best) {
+			best, bn = k, n
+		}
+	}
+	return best
+}
+
+// docStats are the document-wide text statistics the rules compare against.
+type docStats struct {
+	bodySize    float64 // most common font size (by characters)
+	bodyFont    string  // most common font (by characters)
+	lineSpacing float64 // median baseline-to-baseline distance of consecutive body lines
+	// Text block: the left and right edges most body lines share, per column.
+	columns []span
+}
+
+type span struct{ x0, x1 float64 }
+
+func (s span) width() float64 { return s.x1 - s.x0 }
+
+// computeStats gathers docStats over the lines of all pages.
+func computeStats(pages [][]tline, pageWidth float64) docStats {
+	st := docStats{bodySize: 10, lineSpacing: 12}
+	sizeChars := map[float64]int{}
+	fontChars := map[string]int{}
+	for _, ls := range pages {
+		for _, l := range ls {
+			n := len([]rune(l.text))
+			sizeChars[l.size] += n
+			fontChars[l.font] += n
+		}
+	}
+	if len(sizeChars) == 0 {
+		return st
+	}
+	st.bodySize = argmaxF(sizeChars)
+	st.bodyFont = argmaxS(fontChars)
+	var gaps []float64
+	lefts := map[float64]int{}
+	rights := map[float64]int{}
+	for _, ls := range pages {
+		for i, l := range ls {
+			if math.Abs(l.size-st.bodySize) > 0.6 || l.mono {
+				continue
+			}
+			lefts[math.Round(l.box.X0)] += len(l.words)
+			rights[math.Round(l.box.X1)] += len(l.words)
+			for j := i + 1; j < len(ls) && j < i+4; j++ {
+				m := ls[j]
+				if math.Abs(m.size-st.bodySize) > 0.6 || !overlapX(l.box, m.box) {
+					continue
+				}
+				if d := m.box.Y1 - l.box.Y1; d > 0.5*st.bodySize && d < 3*st.bodySize {
+					gaps = append(gaps, d)
+					break
+				}
+			}
+		}
+	}
+	if len(gaps) > 0 {
+		sort.Float64s(gaps)
+		st.lineSpacing = gaps[len(gaps)/2]
+	} else {
+		st.lineSpacing = 1.2 * st.bodySize
+	}
+	st.columns = findColumns(lefts, rights, pageWidth)
+	return st
+}
+
+// findColumns finds one or two text columns from the histograms of body-line edges.
+func findColumns(lefts, rights map[float64]int, pageWidth float64) []span {
+	top := func(m map[float64]int, k int) []float64 {
+		type kv struct {
+			x float64
+			n int
+		}
+		var a []kv
+		for x, n := range m {
+			a = append(a, kv{x, n})
+		}
+		sort.Slice(a, func(i, j int) bool {
+			if a[i].n != a[j].n {
+				return a[i].n > a[j].n
+			}
+			return a[i].x < a[j].x
+		})
+		var out []float64
+		for _, e := range a {
+			dup := false
+			for _, o := range out {
+				if math.Abs(o-e.x) < 6 {
+					dup = true
+				}
+			}
+			if !dup {
+				out = append(out, e.x)
+			}
+			if len(out) == k {
+				break
+			}
+		}
+		return out
+	}
+	ls := top(lefts, 2)
+	rs := top(rights, 2)
+	if len(ls) == 0 || len(rs) == 0 {
+		return []span{{0, pageWidth}}
+	}
+	total := 0
+	for _, n := range lefts {
+		total += n
+	}
+	if len(ls) == 2 && len(rs) == 2 {
+		l0, l1 := math.Min(ls[0], ls[1]), math.Max(ls[0], ls[1])
+		r0, r1 := math.Min(rs[0], rs[1]), math.Max(rs[0], rs[1])
+		n0, n1 := near(lefts, l0), near(lefts, l1)
+		if l1-l0 > 0.3*pageWidth && r0 < l1 && r0 > l0 && float64(min(n0, n1)) > 0.6*float64(max(n0, n1)) &&
+			float64(n0+n1) > 0.5*float64(total) {
+			return []span{{l0, r0}, {l1, r1}}
+		}
+	}
+	x1 := 0.0
+	for x, n := range rights {
+		if x > x1 && n >= 3 {
+			x1 = x
+		}
+	}
+	if x1 <= ls[0] {
+		x1 = rs[0]
+	}
+	return []span{{ls[0], x1}}
+}
+
+func near(m map[float64]int, x float64) int {
+	n := 0
+	for k, v := range m {
+		if math.Abs(k-x) < 3 {
+			n += v
+		}
+	}
+	return n
+}
+
+func overlapX(a, b extract.Rect) bool { return math.Min(a.X1, b.X1)-math.Max(a.X0, b.X0) > 0 }
+func overlapY(a, b extract.Rect) bool { return math.Min(a.Y1, b.Y1)-math.Max(a.Y0, b.Y0) > 0 }
+
+// hOverlap is the horizontal overlap length of a and b (negative when apart).
+func hOverlap(a, b extract.Rect) float64 { return math.Min(a.X1, b.X1) - math.Max(a.X0, b.X0) }
+
+// vOverlap is the vertical overlap length of a and b (negative when apart).
+func vOverlap(a, b extract.Rect) float64 { return math.Min(a.Y1, b.Y1) - math.Max(a.Y0, b.Y0) }
+
+// gapBetween is the distance between two boxes (0 when they touch or overlap).
+func gapBetween(a, b extract.Rect) float64 {
+	dx := math.Max(0, math.Max(a.X0-b.X1, b.X0-a.X1))
+	dy := math.Max(0, math.Max(a.Y0-b.Y1, b.Y0-a.Y1))
+	return math.Hypot(dx, dy)
+}
+
+func contains(outer, inner extract.Rect, tol float64) bool {
+	return inner.X0 >= outer.X0-tol && inner.Y0 >= outer.Y0-tol && inner.X1 <= outer.X1+tol && inner.Y1 <= outer.Y1+tol
+}

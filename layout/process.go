@@ -1,0 +1,454 @@
+// Package layout finds figures and tables with their captions in born-digital PDF pages:
+// caption openings told apart from body-text mentions by formatting, caption blocks grown over
+// their lines, figure regions proposed beside each caption from the page's vector graphics,
+// images and figure text, the best non-overlapping set chosen per page, multi-panel figures
+// split into sub-figures, and body-text sentences citing each figure attached. ProcessDocument
+// turns one PDF into shards.Figure records and rejects; Run does it for many documents and
+// writes an output directory. Scanned pages go to an optional hook (Options.Scanned).
+package layout
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/layout/caption"
+	"github.com/eosinlab/eosin/shards"
+)
+
+// ScannedFunc extracts the figures of a scanned page (one page image, no usable text layer),
+// typically with OCR. It returns the page's figures with their image bytes and captions.
+type ScannedFunc func(ctx context.Context, doc *extract.Document, page int) ([]shards.Figure, error)
+
+// Options configure ProcessDocument.
+type Options struct {
+	// DPI is the resolution of rendered crops (default 200).
+	DPI int
+	// Render crops each figure region to a PNG (Figure.ImageBytes) and keeps the native bytes
+	// of single-image figures (Figure.Original). Without it only the records are produced.
+	Render bool
+	// Tables includes table records (Kind "table"); tables are always detected so that they
+	// never pass as figures.
+	Tables bool
+	// Scanned handles scanned pages; nil means such pages are rejected with reason
+	// "scanned_page" and no OCR is tried.
+	Scanned ScannedFunc
+	// URI names the document in records (default: the path).
+	URI string
+}
+
+// Figure is one extracted figure or table: the record, plus the embedded image's native bytes
+// when the figure is exactly one embedded image.
+type Figure struct {
+	shards.Figure
+	// Original holds the native bytes of the single embedded image the figure consists of.
+	Original *Original `json:"-"`
+}
+
+// Original is an embedded image's native encoding.
+type Original struct {
+	Ext  string // file extension without the dot: jpg, png, jp2
+	Data []byte
+}
+
+// Scanned-page detection thresholds.
+const (
+	// scannedImageCover: a page whose largest image covers this share of it, and whose text
+	// is absent or invisible, is a scanned page.
+	scannedImageCover = 0.7
+	// maxIDHex is the length of figure ids in hex digits.
+	maxIDHex = 24
+)
+
+// Result is what one document gave.
+type Result struct {
+	Figures []Figure
+	Rejects []shards.Reject
+	Pages   int    // pages in the document
+	SHA256  string // of the document's bytes
+}
+
+// ProcessDocument opens the PDF at path and extracts its figures. A document that cannot be
+// opened returns an error and a document reject; broken pages become page rejects and the
+// other pages are still processed. A document without captions yields no figures and no error.
+func ProcessDocument(ctx context.Context, path string, opts Options) ([]Figure, []shards.Reject, error) {
+	r, err := ExtractFile(ctx, path, opts)
+	return r.Figures, r.Rejects, err
+}
+
+// ExtractFile is ProcessDocument returning the whole Result.
+func ExtractFile(ctx context.Context, path string, opts Options) (Result, error) {
+	if opts.URI == "" {
+		opts.URI = path
+	}
+	var eopts []extract.Option
+	if !opts.Render {
+		eopts = append(eopts, extract.WithoutImageData())
+	}
+	doc, err := extract.Open(path, eopts...)
+	if err != nil {
+		return Result{Rejects: []shards.Reject{{Stage: "extract", Kind: "document", URI: opts.URI, Reason: reasonFor(err), Detail: err.Error()}}}, err
+	}
+	defer doc.Close()
+	return Process(ctx, doc, opts)
+}
+
+// reasonFor maps an extract error to a short reject reason.
+func reasonFor(err error) string {
+	switch {
+	case errors.Is(err, extract.ErrEncrypted):
+		return "encrypted"
+	case errors.Is(err, extract.ErrLimit):
+		return "limit"
+	case errors.Is(err, extract.ErrCorrupt):
+		return "corrupt"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	}
+	return "unreadable"
+}
+
+// Process extracts the figures of an open document (see ProcessDocument).
+func Process(ctx context.Context, doc *extract.Document, opts Options) (Result, error) {
+	figs, rejects, err := process(ctx, doc, opts)
+	return Result{Figures: figs, Rejects: rejects, Pages: doc.NumPages(), SHA256: doc.SHA256()}, err
+}
+
+func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure, []shards.Reject, error) {
+	if opts.DPI <= 0 {
+		opts.DPI = 200
+	}
+	sha := doc.SHA256()
+	d := shards.Doc{SHA256: sha, URI: opts.URI}
+	md := doc.Metadata()
+	d.Title, d.DOI = md.Title, md.DOI
+	var rejects []shards.Reject
+	var out []Figure
+	n := doc.NumPages()
+	pages := make([]*extract.Page, n)
+	lines := make([][]tline, n)
+	pageWidth := 0.0
+	for i := 0; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return out, rejects, err
+		}
+		p, err := doc.Page(ctx, i+1)
+		if err != nil {
+			rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: reasonFor(err), Detail: err.Error()})
+			continue
+		}
+		if isScanned(p) {
+			if opts.Scanned == nil {
+				rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "scanned_page", Detail: "page is one image without a visible text layer; no OCR hook configured"})
+				continue
+			}
+			figs, err := opts.Scanned(ctx, doc, i+1)
+			if err != nil {
+				rejects = append(rejects, shards.Reject{Stage: "ocr", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "ocr_failed", Detail: err.Error()})
+				continue
+			}
+			for _, f := range figs {
+				f.Doc = d
+				out = append(out, Figure{Figure: f})
+			}
+			continue
+		}
+		pages[i] = p
+		lines[i] = pageLines(p)
+		if pageWidth == 0 {
+			pageWidth = p.Width
+		}
+	}
+	st := computeStats(lines, pageWidth)
+	cands := findCandidates(lines, st)
+	byPage := map[int][]candidate{}
+	for _, c := range cands {
+		byPage[c.page] = append(byPage[c.page], c)
+	}
+	mentions := mentionIndex{}
+	type pending struct {
+		fig   Figure
+		page  int
+		score float64
+		key   groupKey
+	}
+	var found []pending
+	for i, p := range pages {
+		if p == nil {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return out, rejects, err
+		}
+		pm := &pageModel{page: p, lines: lines[i]}
+		figs, fails := layoutPage(pm, byPage[i], st)
+		mentions.addText(bodyText(pm, st.columns))
+		for _, f := range fails {
+			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "no_region", Detail: f})
+		}
+		for k, pf := range figs {
+			rec := shards.Figure{
+				ID:         figureID(sha, i+1, k),
+				Kind:       string(pf.kind),
+				Doc:        d,
+				Page:       i + 1,
+				PageSize:   shards.Size{Width: round2(p.Width), Height: round2(p.Height)},
+				BBox:       toBox(pf.region),
+				CaptionBox: toBox(pf.block.box),
+				Label:      pf.block.cand.m.Label,
+				Caption:    pf.text,
+				SubFigures: pf.panels,
+				Quality:    shards.Quality{Flags: pf.flags},
+			}
+			found = append(found, pending{Figure{Figure: rec}, i, pf.score, groupKey{pf.kind, rec.Label}})
+			_ = pf
+		}
+		// Keep image bytes only on pages with figures; the rest is not needed any more.
+		if len(figs) == 0 {
+			pages[i] = nil
+		}
+	}
+	// A label found twice (a mention that passed the filters and also got a region) keeps the
+	// best-scored region.
+	best := map[groupKey]int{}
+	for i, f := range found {
+		if j, ok := best[f.key]; !ok || f.score > found[j].score {
+			best[f.key] = i
+		}
+	}
+	for i, f := range found {
+		if best[f.key] != i {
+			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: f.fig.Page, ID: f.fig.ID, Reason: "duplicate_label", Detail: f.fig.Label})
+			continue
+		}
+		if f.key.kind == caption.Table && !opts.Tables {
+			continue
+		}
+		fig := f.fig
+		fig.Mentions = mentions[fig.Label]
+		if opts.Render {
+			if err := renderFigure(ctx, doc, pages[f.page], &fig, opts.DPI); err != nil {
+				rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: fig.Page, ID: fig.ID, Reason: "render_failed", Detail: err.Error()})
+				continue
+			}
+		}
+		out = append(out, fig)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Page != out[j].Page {
+			return out[i].Page < out[j].Page
+		}
+		return out[i].ID < out[j].ID && false
+	})
+	return out, rejects, nil
+}
+
+// figureID is a stable id: the hash of document sha256, page and index on the page, in hex.
+func figureID(sha string, page, index int) string {
+	h := sha256.Sum256([]byte(sha + "/" + strconv.Itoa(page) + "/" + strconv.Itoa(index)))
+	return hex.EncodeToString(h[:])[:maxIDHex]
+}
+
+// isScanned reports a page that is one big image with no visible text.
+func isScanned(p *extract.Page) bool {
+	area := p.Width * p.Height
+	if area <= 0 {
+		return false
+	}
+	visible := 0
+	for _, w := range p.Words {
+		if !w.Invisible() {
+			visible++
+		}
+	}
+	if visible > 3 {
+		return false
+	}
+	for _, im := range p.Images {
+		if im.BBox.Intersect(extract.Rect{X1: p.Width, Y1: p.Height}).Area() >= scannedImageCover*area {
+			return true
+		}
+	}
+	return false
+}
+
+// pageFigure is a figure found on a page before it becomes a record.
+type pageFigure struct {
+	kind   caption.Kind
+	block  captionBlock
+	text   string
+	region extract.Rect
+	prop   proposal
+	panels []shards.SubFigure
+	flags  []string
+	score  float64
+}
+
+// layoutPage grows the captions of a page, builds its figure blobs, proposes and assigns
+// regions. It returns the figures in caption order and a description of each caption left
+// without a region.
+func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []string) {
+	starts := map[int]bool{}
+	for _, c := range cands {
+		starts[c.line] = true
+	}
+	painted, _ := paintedBoxes(pm.page)
+	var blocks []captionBlock
+	isCaption := map[int]bool{}
+	for _, c := range cands {
+		blk := growCaption(pm.lines, c, st, starts, painted)
+		blocks = append(blocks, blk)
+		for _, l := range blk.lines {
+			isCaption[l] = true
+			pm.lines[l].role = roleCaption
+		}
+	}
+	buildBlobs(pm, st, isCaption)
+	if len(blocks) == 0 {
+		return nil, nil
+	}
+	capBoxes := make([]extract.Rect, len(blocks))
+	for i, b := range blocks {
+		capBoxes[i] = b.box
+	}
+	props := make([][]proposal, len(blocks))
+	for i, b := range blocks {
+		others := append(append([]extract.Rect(nil), capBoxes[:i]...), capBoxes[i+1:]...)
+		props[i] = proposals(pm, b, others, st, b.cand.m.Kind)
+	}
+	choice := assign(props, capBoxes)
+	var figs []pageFigure
+	var fails []string
+	order := make([]int, len(blocks))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := blocks[order[a]].box, blocks[order[b]].box
+		if math.Abs(x.Y0-y.Y0) > 2 {
+			return x.Y0 < y.Y0
+		}
+		return x.X0 < y.X0
+	})
+	for _, i := range order {
+		blk := blocks[i]
+		if choice[i] < 0 {
+			fails = append(fails, blk.cand.m.Label+": "+truncate(blk.text, 80))
+			continue
+		}
+		p := props[i][choice[i]]
+		region := inflate(p.box, 1).Intersect(extract.Rect{X1: pm.page.Width, Y1: pm.page.Height})
+		text := captionText(blk)
+		f := pageFigure{kind: blk.cand.m.Kind, block: blk, text: text, region: region, prop: p, score: p.score}
+		f.panels = splitPanels(pm, p, text, region)
+		if region.Width() < 72 || region.Height() < 72 {
+			f.flags = append(f.flags, "small")
+		}
+		if len(caption.Normalize(text)) < 12 {
+			f.flags = append(f.flags, "short_caption")
+		}
+		if p.dir == dirLeft || p.dir == dirRight {
+			f.flags = append(f.flags, "side_caption")
+		}
+		figs = append(figs, f)
+	}
+	return figs, fails
+}
+
+// captionText is the caption without its label and separator.
+func captionText(blk captionBlock) string {
+	m, ok := caption.MatchLine(blk.text)
+	if !ok {
+		return blk.text
+	}
+	return m.Rest
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// renderFigure renders the figure region to PNG bytes, computes its perceptual hash and keeps
+// the native bytes of a single embedded image.
+func renderFigure(ctx context.Context, doc *extract.Document, p *extract.Page, fig *Figure, dpi int) error {
+	region := extract.Rect{X0: fig.BBox[0], Y0: fig.BBox[1], X1: fig.BBox[2], Y1: fig.BBox[3]}
+	img, err := doc.Render(ctx, fig.Page, float64(dpi), region)
+	if err != nil {
+		return fmt.Errorf("page %d: render: %w", fig.Page, err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("page %d: encode png: %w", fig.Page, err)
+	}
+	b := img.Bounds()
+	sum := sha256.Sum256(buf.Bytes())
+	fig.ImageBytes = buf.Bytes()
+	fig.Image = shards.ImageInfo{Format: "png", Width: b.Dx(), Height: b.Dy(), Source: "rendered", DPI: dpi, SHA256: hex.EncodeToString(sum[:])}
+	fig.PHash = PHash(img)
+	if blank(img) {
+		fig.Quality.Flags = append(fig.Quality.Flags, "blank")
+	}
+	if p != nil {
+		fig.Original = singleImage(p, region)
+	}
+	return nil
+}
+
+// singleImage returns the native bytes of the one embedded image a region consists of: exactly
+// one image inside, covering most of the region, no other painted graphics of note.
+func singleImage(p *extract.Page, region extract.Rect) *Original {
+	var im *extract.Image
+	for i := range p.Images {
+		b := p.Images[i].BBox
+		if b.Intersect(region).Area() > 0.5*b.Area() {
+			if im != nil {
+				return nil
+			}
+			im = &p.Images[i]
+		}
+	}
+	if im == nil || im.NeedsRender || len(im.Data) == 0 || im.BBox.Area() < 0.6*region.Area() {
+		return nil
+	}
+	for _, g := range p.Graphics {
+		if g.White || g.Background {
+			continue
+		}
+		if g.BBox.Intersect(region).Area() > 0.05*region.Area() && im.BBox.Intersect(g.BBox).Area() < 0.9*g.BBox.Area() {
+			return nil
+		}
+	}
+	ext := map[string]string{"jpeg": "jpg", "png": "png", "jp2": "jp2"}[im.Format]
+	if ext == "" {
+		return nil
+	}
+	return &Original{Ext: ext, Data: im.Data}
+}
+
+// blank reports an image with no visible ink (every sampled pixel near white or transparent).
+func blank(img image.Image) bool {
+	b := img.Bounds()
+	stepX, stepY := max(1, b.Dx()/64), max(1, b.Dy()/64)
+	for y := b.Min.Y; y < b.Max.Y; y += stepY {
+		for x := b.Min.X; x < b.Max.X; x += stepX {
+			r, g, bl, a := img.At(x, y).RGBA()
+			if a > 0x1000 && (r < 0xf000 || g < 0xf000 || bl < 0xf000) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,109 @@
+package pipelines
+
+import (
+	"hash/fnv"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/eosinlab/eosin/shards"
+)
+
+// The elements that flow through the corpus build. They carry URIs, page ranges and figure
+// records — never whole PDFs. Image bytes ride along only from the page-range step on.
+
+// docRef is one matched input document.
+type docRef struct {
+	URI string
+}
+
+// docItem is a fingerprinted document.
+type docItem struct {
+	URI    string
+	SHA256 string
+	Size   int64
+}
+
+// workItem is one unit of extraction: pages First..Last (1-based, inclusive; Last 0 means
+// "to the end") of a document.
+type workItem struct {
+	URI    string
+	SHA256 string
+	First  int
+	Last   int
+}
+
+// figItem is one extracted figure: its record (JSON of shards.Figure, image bytes excluded),
+// the rendered image, and the native bytes of a single embedded image when there is one.
+type figItem struct {
+	ID      string
+	Record  []byte
+	Image   []byte
+	OrigExt string
+	Orig    []byte
+}
+
+// dedupItem is what deduplication needs of a figure (no image bytes).
+type dedupItem struct {
+	ID          string
+	ImageSHA256 string
+	PHash       uint64
+	HasPHash    bool
+	Caption     string
+	Committed   bool
+}
+
+// decision is the dedup outcome for one figure.
+type decision struct {
+	Keep     bool
+	Reason   string
+	DupOf    string
+	Distance int
+	// CaptionGroup is the ID of the first figure of the near-duplicate caption group this
+	// figure belongs to ("" when none).
+	CaptionGroup string
+}
+
+// docResult is what processing a document produced (one per work item).
+type docResult struct {
+	SHA256   string
+	URI      string
+	Pages    int
+	PagesBad int
+	Figures  int
+	Status   string // ok | rejected
+}
+
+// shardResult describes one written shard object.
+type shardResult struct {
+	Kind    string // figures | rejects
+	Path    string // relative to the version directory
+	Records int
+	Bytes   int64
+	SHA256  string
+	// Counts are per-reason reject counts ("stage/reason") of a reject shard.
+	CountKeys []string
+	CountVals []int64
+}
+
+// commitPart is one input of the commit step: exactly one field is set.
+type commitPart struct {
+	Shard  *shardResult
+	Doc    *docResult
+	Groups [][]string // near-duplicate caption groups
+}
+
+func init() {
+	for _, t := range []any{docRef{}, docItem{}, workItem{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, commitPart{}, shards.Reject{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
+}
+
+// bucketOf spreads keys over n buckets deterministically.
+func bucketOf(key string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(n))
+}

@@ -1,0 +1,429 @@
+package pipelines
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // decoders for figure images
+	_ "image/png"
+	"slices"
+	"strings"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/layout"
+	"github.com/eosinlab/eosin/pipelines/quality"
+	"github.com/eosinlab/eosin/shards"
+)
+
+// Counter names (namespace "eosin"). The progress line and the summary read them.
+const (
+	metricNS         = "eosin"
+	cDocsFound       = "docs_found"
+	cDocsSkipped     = "docs_skipped"
+	cDocsDuplicate   = "docs_duplicate"
+	cDocsProcessed   = "docs_processed"
+	cDocsRejected    = "docs_rejected"
+	cPagesDone       = "pages_done"
+	cPagesRejected   = "pages_rejected"
+	cFiguresFound    = "figures_found"
+	cFiguresFiltered = "figures_filtered"
+	cFiguresDup      = "figures_duplicate"
+	cFiguresKept     = "figures_kept"
+	cRejects         = "rejects"
+	cBytesRead       = "bytes_read"
+)
+
+var (
+	mDocsFound       = beam.NewCounter(metricNS, cDocsFound)
+	mDocsSkipped     = beam.NewCounter(metricNS, cDocsSkipped)
+	mDocsDuplicate   = beam.NewCounter(metricNS, cDocsDuplicate)
+	mDocsProcessed   = beam.NewCounter(metricNS, cDocsProcessed)
+	mDocsRejected    = beam.NewCounter(metricNS, cDocsRejected)
+	mPagesDone       = beam.NewCounter(metricNS, cPagesDone)
+	mPagesRejected   = beam.NewCounter(metricNS, cPagesRejected)
+	mFiguresFound    = beam.NewCounter(metricNS, cFiguresFound)
+	mFiguresFiltered = beam.NewCounter(metricNS, cFiguresFiltered)
+	mFiguresDup      = beam.NewCounter(metricNS, cFiguresDup)
+	mFiguresKept     = beam.NewCounter(metricNS, cFiguresKept)
+	mRejects         = beam.NewCounter(metricNS, cRejects)
+	mBytesRead       = beam.NewCounter(metricNS, cBytesRead)
+)
+
+func init() {
+	register.DoFn3x1[context.Context, string, func(docRef), error](&matchFn{})
+	register.DoFn4x0[context.Context, docRef, func(string, docItem), func(shards.Reject)](&fingerprintFn{})
+	register.DoFn6x0[context.Context, string, func(*docItem) bool, func(*bool) bool, func(workItem), func(shards.Reject)](&pickDocFn{})
+	register.DoFn5x1[context.Context, workItem, func(figItem), func(shards.Reject), func(docResult), error](&processFn{})
+	register.DoFn5x0[context.Context, figItem, func(figItem), func(dedupItem), func(shards.Reject)](&filterFn{})
+	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
+	register.DoFn6x0[context.Context, string, func(*figItem) bool, func(*decision) bool, func(figItem), func(shards.Reject)](&joinFn{})
+	register.Function2x1(figureID, "", figItem{})
+	register.Function1x2(idOfFig, figItem{})
+	register.Function1x2(shaKey, "")
+	register.Function1x1(doneKey, "")
+	register.Function1x1(toDedupKey, dedupItem{})
+	register.Emitter1[docRef]()
+	register.Emitter1[string]()
+	register.Emitter2[string, docItem]()
+	register.Emitter2[string, decision]()
+	register.Emitter1[shards.Reject]()
+	register.Emitter1[workItem]()
+	register.Emitter1[figItem]()
+	register.Emitter1[dedupItem]()
+	register.Emitter1[docResult]()
+	register.Emitter1[[]byte]()
+	register.Iter1[docItem]()
+	register.Iter1[bool]()
+	register.Iter1[dedupItem]()
+	register.Iter1[figItem]()
+	register.Iter1[decision]()
+}
+
+// figureID keys a figure by its ID (used before the join with the dedup decisions).
+func figureID(_ string, f figItem) (string, figItem) { return f.ID, f }
+
+// idOfFig keys a figure by its ID.
+func idOfFig(f figItem) (string, figItem) { return f.ID, f }
+
+// shaKey is the identity on strings, as a named function for registration.
+func shaKey(s string) (string, bool) { return s, true }
+
+// doneKey marks a committed document sha256.
+func doneKey(s string) string { return s }
+
+// toDedupKey puts every dedup item under one key: deduplication is one global decision.
+func toDedupKey(d dedupItem) int { return 0 }
+
+// matchFn expands one input (file, directory, glob, s3:// prefix) into document URIs.
+type matchFn struct {
+	S3     S3Settings `json:"s3"`
+	stores *stores
+}
+
+func (f *matchFn) Setup()    { f.stores = newStores(f.S3) }
+func (f *matchFn) Teardown() { f.stores.close() }
+
+func (f *matchFn) ProcessElement(ctx context.Context, input string, emit func(docRef)) error {
+	uris, err := f.stores.match(ctx, input)
+	if err != nil {
+		return fmt.Errorf("match %s: %w", input, err)
+	}
+	for _, u := range uris {
+		mDocsFound.Inc(ctx, 1)
+		emit(docRef{URI: u})
+	}
+	return nil
+}
+
+// fingerprintFn computes a document's sha256 (streaming; the bytes stay on the worker).
+type fingerprintFn struct {
+	S3     S3Settings `json:"s3"`
+	stores *stores
+}
+
+func (f *fingerprintFn) Setup()    { f.stores = newStores(f.S3) }
+func (f *fingerprintFn) Teardown() { f.stores.close() }
+
+func (f *fingerprintFn) ProcessElement(ctx context.Context, d docRef, emit func(string, docItem), reject func(shards.Reject)) {
+	sum, size, err := f.stores.fingerprint(ctx, d.URI)
+	if err != nil {
+		mDocsRejected.Inc(ctx, 1)
+		reject(shards.Reject{Stage: "ingest", Kind: "document", URI: d.URI, Reason: "unreadable", Detail: err.Error()})
+		return
+	}
+	emit(sum, docItem{URI: d.URI, SHA256: sum, Size: size})
+}
+
+// pickDocFn sees every copy of one document (by sha256) together with whether an earlier
+// version already holds it: done documents are skipped, copies beyond the first (smallest
+// URI) are rejected as duplicates, the rest becomes work.
+type pickDocFn struct {
+	PagesPerRange int `json:"pages_per_range"`
+}
+
+func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(*docItem) bool, done func(*bool) bool, emit func(workItem), reject func(shards.Reject)) {
+	var items []docItem
+	var d docItem
+	for copies(&d) {
+		items = append(items, d)
+	}
+	if len(items) == 0 {
+		return // committed earlier, not among this build's inputs
+	}
+	slices.SortFunc(items, func(a, b docItem) int { return strings.Compare(a.URI, b.URI) })
+	var b bool
+	isDone := false
+	for done(&b) {
+		isDone = true
+	}
+	if isDone {
+		mDocsSkipped.Inc(ctx, int64(len(items)))
+		return
+	}
+	for _, dup := range items[1:] {
+		mDocsDuplicate.Inc(ctx, 1)
+		reject(shards.Reject{Stage: "ingest", Kind: "document", URI: dup.URI, DocSHA: sha, Reason: "duplicate_document", Detail: "same sha256 as " + items[0].URI})
+	}
+	emit(workItem{URI: items[0].URI, SHA256: sha, First: 1, Last: 0})
+}
+
+// processFn extracts the figures of one work item: it reads the document on the worker,
+// runs extract + layout (and OCR on scanned pages when configured), and emits figure records
+// with their rendered images, rejects, and a per-document result.
+type processFn struct {
+	S3        S3Settings `json:"s3"`
+	DPI       int        `json:"dpi"`
+	OCR       bool       `json:"ocr"`
+	OCRLangs  string     `json:"ocr_langs"`
+	stores    *stores
+	ocrEngine *scannedPages
+}
+
+func (f *processFn) Setup() error {
+	f.stores = newStores(f.S3)
+	if f.OCR {
+		sp, err := newScannedPages(f.OCRLangs, f.DPI)
+		if err != nil {
+			return fmt.Errorf("ocr: %w", err)
+		}
+		f.ocrEngine = sp
+	}
+	return nil
+}
+
+func (f *processFn) Teardown() {
+	f.stores.close()
+	if f.ocrEngine != nil {
+		f.ocrEngine.close()
+	}
+}
+
+// rejectReason maps an extract error to a reject reason.
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, extract.ErrEncrypted):
+		return "encrypted"
+	case errors.Is(err, extract.ErrLimit):
+		return "limit"
+	case errors.Is(err, extract.ErrCorrupt):
+		return "corrupt"
+	}
+	return "unreadable"
+}
+
+func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(figItem), reject func(shards.Reject), result func(docResult)) error {
+	res, err := processDocument(ctx, f.stores, w, f.DPI, f.ocrEngine, emit, reject)
+	if err != nil {
+		return err
+	}
+	result(res)
+	return nil
+}
+
+// processDocument is the body of processFn, shared with the plain-loop benchmark.
+func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
+	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
+	rej := func(r shards.Reject) {
+		mRejects.Inc(ctx, 1)
+		if r.Kind == "page" {
+			res.PagesBad++
+			mPagesRejected.Inc(ctx, 1)
+		}
+		reject(r)
+	}
+	data, err := st.readAll(ctx, w.URI)
+	if err != nil {
+		res.Status = "rejected"
+		mDocsRejected.Inc(ctx, 1)
+		rej(shards.Reject{Stage: "ingest", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "unreadable", Detail: err.Error()})
+		return res, nil
+	}
+	mBytesRead.Inc(ctx, int64(len(data)))
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != w.SHA256 {
+		res.Status = "rejected"
+		mDocsRejected.Inc(ctx, 1)
+		rej(shards.Reject{Stage: "ingest", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "changed", Detail: "the file changed between fingerprinting and extraction"})
+		return res, nil
+	}
+	doc, err := extract.OpenBytes(data)
+	if err != nil {
+		res.Status = "rejected"
+		mDocsRejected.Inc(ctx, 1)
+		rej(shards.Reject{Stage: "extract", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: rejectReason(err), Detail: err.Error()})
+		return res, nil
+	}
+	defer doc.Close()
+	res.Pages = doc.NumPages()
+	opts := layout.Options{DPI: dpi, Render: true, Tables: true, URI: w.URI}
+	if sp != nil {
+		opts.Scanned = sp.figures
+	}
+	figs, rejects, err := layout.Process(ctx, doc, opts)
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%s: %w", w.URI, err)
+		}
+		res.Status = "rejected"
+		mDocsRejected.Inc(ctx, 1)
+		rej(shards.Reject{Stage: "layout", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "layout_failed", Detail: err.Error()})
+	}
+	for _, r := range rejects {
+		if r.DocSHA == "" {
+			r.DocSHA = w.SHA256
+		}
+		rej(r)
+	}
+	mPagesDone.Inc(ctx, int64(res.Pages))
+	mDocsProcessed.Inc(ctx, 1)
+	for _, fg := range figs {
+		rec, err := json.Marshal(fg.Figure)
+		if err != nil {
+			return res, fmt.Errorf("%s page %d: figure %s: %w", w.URI, fg.Page, fg.ID, err)
+		}
+		it := figItem{ID: fg.ID, Record: rec, Image: fg.ImageBytes}
+		if fg.Original != nil {
+			it.OrigExt, it.Orig = fg.Original.Ext, fg.Original.Data
+		}
+		res.Figures++
+		mFiguresFound.Inc(ctx, 1)
+		emit(it)
+	}
+	return res, nil
+}
+
+// filterFn applies the quality filters and computes the perceptual hash of kept figures.
+type filterFn struct {
+	Params quality.Params `json:"params"`
+}
+
+func (f *filterFn) ProcessElement(ctx context.Context, it figItem, keep func(figItem), dd func(dedupItem), reject func(shards.Reject)) {
+	out, d, r, ok := filterFigure(it, f.Params)
+	if !ok {
+		mFiguresFiltered.Inc(ctx, 1)
+		mRejects.Inc(ctx, 1)
+		reject(r)
+		return
+	}
+	keep(out)
+	dd(d)
+}
+
+// filterFigure is the plain function under filterFn: decode, check, hash.
+func filterFigure(it figItem, p quality.Params) (figItem, dedupItem, shards.Reject, bool) {
+	var fig shards.Figure
+	if err := json.Unmarshal(it.Record, &fig); err != nil {
+		return it, dedupItem{}, shards.Reject{Stage: "filter", Kind: "figure", ID: it.ID, Reason: "bad_record", Detail: err.Error()}, false
+	}
+	var grey *quality.Grey
+	if img, _, err := image.Decode(bytes.NewReader(it.Image)); err == nil {
+		grey = quality.NewGrey(img)
+	}
+	c := quality.Candidate{Kind: fig.Kind, Width: fig.Image.Width, Height: fig.Image.Height, Caption: fig.Caption, Grey: grey}
+	if r, ok := p.Check(c); !ok {
+		return it, dedupItem{}, shards.Reject{Stage: "filter", Kind: "figure", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, ID: fig.ID, Reason: r.Reason, Detail: r.Detail}, false
+	}
+	h := grey.PHash()
+	fig.PHash = quality.FormatHash(h)
+	if len(it.Orig) > 0 {
+		// The native bytes identify an embedded image exactly, whatever the crop.
+		s := sha256.Sum256(it.Orig)
+		fig.Image.SHA256 = hex.EncodeToString(s[:])
+	} else if fig.Image.SHA256 == "" {
+		s := sha256.Sum256(it.Image)
+		fig.Image.SHA256 = hex.EncodeToString(s[:])
+	}
+	rec, err := json.Marshal(fig)
+	if err != nil {
+		return it, dedupItem{}, shards.Reject{Stage: "filter", Kind: "figure", ID: it.ID, Reason: "bad_record", Detail: err.Error()}, false
+	}
+	it.Record = rec
+	return it, dedupItem{ID: fig.ID, ImageSHA256: fig.Image.SHA256, PHash: h, HasPHash: true, Caption: fig.Caption}, shards.Reject{}, true
+}
+
+// dedupFn decides, over all figures at once, which to keep (see quality.Dedup). Its input is
+// small (ids, hashes, captions); the image bytes meet the decisions in joinFn.
+type dedupFn struct {
+	Options quality.Options `json:"options"`
+}
+
+func (f *dedupFn) ProcessElement(ctx context.Context, _ int, items func(*dedupItem) bool, emit func(string, decision), groups func([]byte)) {
+	var all []quality.Item
+	var d dedupItem
+	for items(&d) {
+		all = append(all, quality.Item{ID: d.ID, ImageSHA256: d.ImageSHA256, PHash: d.PHash, HasPHash: d.HasPHash, Caption: d.Caption, Committed: d.Committed})
+	}
+	res := quality.Dedup(all, f.Options)
+	group := map[string]string{}
+	for _, g := range res.CaptionGroups {
+		for _, id := range g {
+			group[id] = g[0]
+		}
+	}
+	committed := map[string]bool{}
+	for _, it := range all {
+		if it.Committed {
+			committed[it.ID] = true
+		}
+	}
+	for _, id := range res.Keep {
+		if !committed[id] {
+			emit(id, decision{Keep: true, CaptionGroup: group[id]})
+		}
+	}
+	for _, dr := range res.Drops {
+		emit(dr.ID, decision{Reason: dr.Reason, DupOf: dr.DupOf, Distance: dr.Distance})
+	}
+	if len(res.CaptionGroups) > 0 {
+		b, _ := json.Marshal(commitPart{Groups: res.CaptionGroups})
+		groups(b)
+	}
+}
+
+// joinFn applies the dedup decision to the figure it belongs to.
+type joinFn struct{}
+
+func (f *joinFn) ProcessElement(ctx context.Context, id string, figs func(*figItem) bool, decs func(*decision) bool, keep func(figItem), reject func(shards.Reject)) {
+	var d decision
+	have := false
+	for decs(&d) {
+		have = true
+	}
+	var it figItem
+	first := true
+	for figs(&it) {
+		if !first {
+			continue // a figure seen twice (duplicate output of a retried bundle) is written once
+		}
+		first = false
+		if !have {
+			continue
+		}
+		if !d.Keep {
+			var fig shards.Figure
+			_ = json.Unmarshal(it.Record, &fig)
+			mFiguresDup.Inc(ctx, 1)
+			mRejects.Inc(ctx, 1)
+			reject(shards.Reject{Stage: "dedup", Kind: "figure", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, ID: id, Reason: d.Reason,
+				Detail: fmt.Sprintf("duplicate of %s (Hamming distance %d)", d.DupOf, d.Distance)})
+			continue
+		}
+		if d.CaptionGroup != "" {
+			var fig shards.Figure
+			if err := json.Unmarshal(it.Record, &fig); err == nil {
+				fig.Quality.Flags = append(fig.Quality.Flags, quality.FlagNearDuplicateCaption)
+				if rec, err := json.Marshal(fig); err == nil {
+					it.Record = rec
+				}
+			}
+		}
+		mFiguresKept.Inc(ctx, 1)
+		keep(it)
+	}
+}

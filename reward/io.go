@@ -1,0 +1,126 @@
+package reward
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// inputAliases maps accepted JSON keys to Input fields, so completion files written by other
+// tools (EasyR1's response/ground_truth, TRL's completion/solution) score unchanged.
+var inputAliases = map[string][]string{
+	"completion":      {"completion", "response", "output"},
+	"reference":       {"reference", "ground_truth", "solution", "answer"},
+	"task":            {"task"},
+	"options":         {"options"},
+	"prompt":          {"prompt", "problem"},
+	"response_length": {"response_length", "length"},
+}
+
+// DecodeInput reads an Input from a JSON object, accepting the key aliases completion |
+// response | output, reference | ground_truth | solution | answer, prompt | problem and
+// response_length | length.
+func DecodeInput(obj map[string]json.RawMessage) (Input, error) {
+	var in Input
+	pick := func(field string, dst any) error {
+		for _, k := range inputAliases[field] {
+			if raw, ok := obj[k]; ok && string(raw) != "null" {
+				if err := json.Unmarshal(raw, dst); err != nil {
+					return fmt.Errorf("field %q: %w", k, err)
+				}
+				return nil
+			}
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		dst  any
+	}{{"completion", &in.Completion}, {"reference", &in.Reference}, {"task", &in.Task},
+		{"options", &in.Options}, {"prompt", &in.Prompt}, {"response_length", &in.Length}} {
+		if err := pick(f.name, f.dst); err != nil {
+			return in, err
+		}
+	}
+	if _, ok := firstKey(obj, inputAliases["completion"]); !ok {
+		return in, fmt.Errorf("no completion (one of %s)", strings.Join(inputAliases["completion"], ", "))
+	}
+	return in, nil
+}
+
+func firstKey(obj map[string]json.RawMessage, keys []string) (string, bool) {
+	for _, k := range keys {
+		if _, ok := obj[k]; ok {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Stats summarises a scoring run.
+type Stats struct {
+	N    int                `json:"n"`
+	Mean float64            `json:"mean"`
+	Comp map[string]float64 `json:"component_means"`
+}
+
+// ScoreJSONL reads one JSON object per line from r, scores it with s and writes the object
+// back to w with a "reward" key ({overall, components}) added. Blank lines are skipped; a
+// malformed line is an error naming its line number.
+func ScoreJSONL(ctx context.Context, r io.Reader, w io.Writer, s Scorer) (Stats, error) {
+	st := Stats{Comp: map[string]float64{}}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
+	bw := bufio.NewWriter(w)
+	line := 0
+	for sc.Scan() {
+		line++
+		if line%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return st, err
+			}
+		}
+		b := sc.Bytes()
+		if len(strings.TrimSpace(string(b))) == 0 {
+			continue
+		}
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return st, fmt.Errorf("line %d: %w", line, err)
+		}
+		in, err := DecodeInput(obj)
+		if err != nil {
+			return st, fmt.Errorf("line %d: %w", line, err)
+		}
+		res := s.Score(in)
+		raw, err := json.Marshal(res)
+		if err != nil {
+			return st, fmt.Errorf("line %d: %w", line, err)
+		}
+		obj["reward"] = raw
+		out, err := json.Marshal(obj)
+		if err != nil {
+			return st, fmt.Errorf("line %d: %w", line, err)
+		}
+		bw.Write(out)
+		bw.WriteByte('\n')
+		st.N++
+		st.Mean += res.Overall
+		for k, v := range res.Components {
+			st.Comp[k] += v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return st, fmt.Errorf("line %d: %w", line+1, err)
+	}
+	if st.N > 0 {
+		st.Mean /= float64(st.N)
+		for k := range st.Comp {
+			st.Comp[k] /= float64(st.N)
+		}
+	}
+	return st, bw.Flush()
+}

@@ -1,0 +1,264 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Local is a Store in a local directory. Every operation goes through an os.Root, so neither
+// a hostile key nor a symbolic link inside the directory can reach files outside it.
+type Local struct {
+	dir  string
+	root *os.Root
+}
+
+// OpenLocal opens (creating it if needed) a directory as a Store.
+func OpenLocal(dir string) (*Local, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("dataset directory: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("dataset directory: %w", err)
+	}
+	return &Local{dir: dir, root: root}, nil
+}
+
+// String returns the directory.
+func (l *Local) String() string { return l.dir }
+
+// Close releases the directory handle.
+func (l *Local) Close() error { return l.root.Close() }
+
+func (l *Local) name(key string) (string, error) {
+	if err := ValidKey(key); err != nil {
+		return "", err
+	}
+	return filepath.FromSlash(key), nil
+}
+
+func tempSuffix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Create starts an object in a hidden temporary file beside its final name.
+func (l *Local) Create(ctx context.Context, key string) (Writer, error) {
+	name, err := l.name(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(name)
+	if dir != "." {
+		if err := l.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", key, err)
+		}
+	}
+	tmp := filepath.Join(dir, "."+filepath.Base(name)+".tmp-"+tempSuffix())
+	f, err := l.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
+	return &localWriter{l: l, key: key, name: name, tmp: tmp, f: f}, nil
+}
+
+type localWriter struct {
+	l              *Local
+	key, name, tmp string
+	f              *os.File
+	done           bool
+}
+
+func (w *localWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err != nil {
+		err = fmt.Errorf("write %s: %w", w.key, err)
+	}
+	return n, err
+}
+
+func (w *localWriter) Commit(ctx context.Context) error {
+	if w.done {
+		return fmt.Errorf("commit %s: already finished", w.key)
+	}
+	w.done = true
+	err := ctx.Err()
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = w.l.root.Rename(w.tmp, w.name)
+	}
+	if err != nil {
+		_ = w.l.root.Remove(w.tmp)
+		return fmt.Errorf("commit %s: %w", w.key, err)
+	}
+	return nil
+}
+
+func (w *localWriter) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	_ = w.f.Close()
+	if err := w.l.root.Remove(w.tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("abort %s: %w", w.key, err)
+	}
+	return nil
+}
+
+// Put writes a small object atomically (temporary file + rename).
+func (l *Local) Put(ctx context.Context, key string, data []byte) error {
+	w, err := l.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(data); err != nil {
+		_ = w.Abort()
+		return err
+	}
+	return w.Commit(ctx)
+}
+
+// PutIfAbsent writes the complete object to a temporary file, then hard-links it to key, which
+// fails if key exists: readers never see a partial object, and only one writer wins.
+func (l *Local) PutIfAbsent(ctx context.Context, key string, data []byte) error {
+	w, err := l.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	lw := w.(*localWriter)
+	defer lw.Abort() //nolint:errcheck // removes the temporary file
+	if _, err := lw.Write(data); err != nil {
+		return err
+	}
+	if err := lw.f.Sync(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := l.root.Link(lw.tmp, lw.name); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("put %s: %w", key, ErrExist)
+		}
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+type localObject struct {
+	*os.File
+	size int64
+}
+
+func (o localObject) Size() int64 { return o.size }
+
+// Open opens a regular file.
+func (l *Local) Open(ctx context.Context, key string) (Object, error) {
+	name, err := l.name(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := l.root.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: not a regular file", key)
+	}
+	return localObject{File: f, size: st.Size()}, nil
+}
+
+// Stat returns a regular file's size.
+func (l *Local) Stat(ctx context.Context, key string) (Info, error) {
+	name, err := l.name(key)
+	if err != nil {
+		return Info{}, err
+	}
+	st, err := l.root.Stat(name)
+	if err != nil {
+		return Info{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		return Info{}, fmt.Errorf("stat %s: not a regular file: %w", key, ErrNotExist)
+	}
+	return Info{Key: key, Size: st.Size()}, nil
+}
+
+// List returns the files and directories directly under dir, skipping temporary files.
+func (l *Local) List(ctx context.Context, dir string) ([]Info, error) {
+	name := "."
+	if dir != "" {
+		var err error
+		if name, err = l.name(dir); err != nil {
+			return nil, err
+		}
+	}
+	f, err := l.root.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	var out []Info
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		key := path.Join(dir, e.Name())
+		switch {
+		case e.IsDir():
+			out = append(out, Info{Key: key, Dir: true})
+		case e.Type().IsRegular():
+			fi, err := e.Info()
+			if err != nil {
+				continue
+			}
+			out = append(out, Info{Key: key, Size: fi.Size()})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Delete removes a file.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	name, err := l.name(key)
+	if err != nil {
+		return err
+	}
+	if err := l.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
+var _ io.ReaderAt = localObject{}

@@ -1,0 +1,416 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// S3Config configures access to an S3-compatible service. Zero fields are taken from the
+// usual environment variables, in this order:
+//
+//	Endpoint      AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, S3_ENDPOINT_URL (default s3.amazonaws.com)
+//	Region        AWS_REGION, AWS_DEFAULT_REGION
+//	CABundle      AWS_CA_BUNDLE
+//	credentials   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then
+//	              MINIO_ROOT_USER / MINIO_ROOT_PASSWORD, then ~/.aws/credentials (AWS_PROFILE),
+//	              then the EC2/ECS instance role
+//
+// An endpoint other than Amazon's is addressed path-style (http://host/bucket/key), which
+// S3-compatible servers expect. Secrets are never logged or printed: String and LogValue
+// redact them.
+type S3Config struct {
+	Endpoint     string // host[:port] or http(s)://host[:port]
+	Region       string
+	Insecure     bool   // plain HTTP for a bare host:port endpoint
+	CABundle     string // PEM file with extra trusted certificate authorities
+	AccessKey    string
+	SecretKey    string
+	SessionToken string
+	Profile      string // profile in ~/.aws/credentials
+
+	PartSize   uint64 // multipart part size (default 16 MiB)
+	Threads    uint   // parallel part uploads per object (default 4)
+	MaxRetries int    // retries per request (default 10; 1 disables)
+	SpoolDir   string // where objects are staged before upload (default os.TempDir())
+	// Transport overrides the HTTP transport (CABundle is then ignored).
+	Transport http.RoundTripper
+}
+
+// String describes the configuration without secrets.
+func (c S3Config) String() string {
+	key := "unset"
+	if c.AccessKey != "" {
+		key = "set"
+	}
+	return fmt.Sprintf("endpoint=%s region=%s access_key=%s", c.Endpoint, c.Region, key)
+}
+
+// LogValue keeps secrets out of structured logs.
+func (c S3Config) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("endpoint", c.Endpoint), slog.String("region", c.Region))
+}
+
+func firstEnv(names ...string) string {
+	for _, n := range names {
+		if v := os.Getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// S3 is a Store under a bucket prefix.
+type S3 struct {
+	client *minio.Client
+	bucket string
+	prefix string
+	cfg    S3Config
+}
+
+// OpenS3 connects to a bucket. It does not create the bucket; it checks that it exists.
+func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, error) {
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = firstEnv("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL")
+	}
+	if cfg.Region == "" {
+		cfg.Region = firstEnv("AWS_REGION", "AWS_DEFAULT_REGION")
+	}
+	if cfg.CABundle == "" {
+		cfg.CABundle = os.Getenv("AWS_CA_BUNDLE")
+	}
+	if cfg.PartSize == 0 {
+		cfg.PartSize = 16 << 20
+	}
+	if cfg.Threads == 0 {
+		cfg.Threads = 4
+	}
+	host, secure, custom := "s3.amazonaws.com", true, false
+	if cfg.Endpoint != "" {
+		custom = true
+		if strings.Contains(cfg.Endpoint, "://") {
+			u, err := url.Parse(cfg.Endpoint)
+			if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+				return nil, fmt.Errorf("S3 endpoint %q: want host:port or http(s)://host:port", cfg.Endpoint)
+			}
+			host, secure = u.Host, u.Scheme == "https"
+		} else {
+			host, secure = cfg.Endpoint, !cfg.Insecure
+		}
+		if strings.HasSuffix(host, "amazonaws.com") {
+			custom = false
+		}
+	}
+	var creds *credentials.Credentials
+	if cfg.AccessKey != "" {
+		creds = credentials.NewStaticV4(cfg.AccessKey, cfg.SecretKey, cfg.SessionToken)
+	} else {
+		creds = credentials.NewChainCredentials([]credentials.Provider{
+			&credentials.EnvAWS{},
+			&credentials.EnvMinio{},
+			&credentials.FileAWSCredentials{Profile: cfg.Profile},
+			&credentials.IAM{},
+		})
+	}
+	transport := cfg.Transport
+	if transport == nil {
+		t, err := minio.DefaultTransport(secure)
+		if err != nil {
+			return nil, fmt.Errorf("S3 transport: %w", err)
+		}
+		if cfg.CABundle != "" {
+			pem, err := os.ReadFile(cfg.CABundle)
+			if err != nil {
+				return nil, fmt.Errorf("S3 CA bundle: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("S3 CA bundle %s: no certificates", cfg.CABundle)
+			}
+			if t.TLSClientConfig == nil {
+				t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			t.TLSClientConfig.RootCAs = pool
+		}
+		transport = t
+	}
+	lookup := minio.BucketLookupAuto
+	if custom {
+		lookup = minio.BucketLookupPath
+	}
+	client, err := minio.New(host, &minio.Options{
+		Creds:        creds,
+		Secure:       secure,
+		Region:       cfg.Region,
+		Transport:    transport,
+		BucketLookup: lookup,
+		MaxRetries:   cfg.MaxRetries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("S3 client for %s: %w", host, err)
+	}
+	s := &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), cfg: cfg}
+	ok, err := client.BucketExists(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("S3 bucket %s at %s: %w", bucket, host, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("S3 bucket %s at %s does not exist", bucket, host)
+	}
+	return s, nil
+}
+
+// Client returns the underlying minio client (for tests and tools).
+func (s *S3) Client() *minio.Client { return s.client }
+
+// String returns s3://bucket/prefix.
+func (s *S3) String() string { return "s3://" + path.Join(s.bucket, s.prefix) }
+
+// Close does nothing: the client holds no resources that need releasing.
+func (s *S3) Close() error { return nil }
+
+func (s *S3) objectKey(key string) (string, error) {
+	if err := ValidKey(key); err != nil {
+		return "", err
+	}
+	return Join(s.prefix, key), nil
+}
+
+func isNotFound(err error) bool {
+	code := minio.ToErrorResponse(err).Code
+	return code == minio.NoSuchKey || code == "NotFound" || code == minio.NoSuchBucket
+}
+
+// Create spools the object to a temporary file; Commit uploads it.
+func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(s.cfg.SpoolDir, "eosin-s3-spool-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: spool file: %w", key, err)
+	}
+	return &s3Writer{s: s, key: key, objKey: k, f: f}, nil
+}
+
+type s3Writer struct {
+	s           *S3
+	key, objKey string
+	f           *os.File
+	size        int64
+	done        bool
+}
+
+func (w *s3Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.size += int64(n)
+	if err != nil {
+		err = fmt.Errorf("write %s: spool: %w", w.key, err)
+	}
+	return n, err
+}
+
+func (w *s3Writer) Commit(ctx context.Context) error {
+	if w.done {
+		return fmt.Errorf("commit %s: already finished", w.key)
+	}
+	w.done = true
+	defer func() {
+		w.f.Close()
+		os.Remove(w.f.Name())
+	}()
+	return w.s.upload(ctx, w.key, w.objKey, w.f, w.size, minio.PutObjectOptions{})
+}
+
+func (w *s3Writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.f.Close()
+	return os.Remove(w.f.Name())
+}
+
+// upload sends r (a ReaderAt, so large objects go up in parallel parts) with a few attempts
+// on transient failures; minio-go also retries each request.
+func (s *S3) upload(ctx context.Context, key, objKey string, r io.ReaderAt, size int64, opts minio.PutObjectOptions) error {
+	opts.PartSize = s.cfg.PartSize
+	opts.NumThreads = s.cfg.Threads
+	opts.ContentType = contentType(key)
+	const attempts = 3
+	var err error
+	for a := 1; a <= attempts; a++ {
+		_, err = s.client.PutObject(ctx, s.bucket, objKey, io.NewSectionReader(r, 0, size), size, opts)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || !retryable(err) || a == attempts {
+			break
+		}
+		slog.Warn("S3 upload failed, retrying", "object", s.String()+"/"+key, "attempt", a, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(a) * time.Second):
+		}
+	}
+	return fmt.Errorf("upload %s/%s (%d bytes): %w", s, key, size, err)
+}
+
+// retryable tells transient failures (network, server errors) from definite answers (4xx).
+func retryable(err error) bool {
+	resp := minio.ToErrorResponse(err)
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 {
+		return false
+	}
+	return true
+}
+
+func contentType(key string) string {
+	switch path.Ext(key) {
+	case ".json":
+		return "application/json"
+	case ".tar":
+		return "application/x-tar"
+	case ".gz":
+		return "application/gzip"
+	case ".zst", ".zstd":
+		return "application/zstd"
+	case ".jsonl":
+		return "application/jsonl"
+	case ".parquet":
+		return "application/vnd.apache.parquet"
+	}
+	return "application/octet-stream"
+}
+
+// Put uploads a small object.
+func (s *S3) Put(ctx context.Context, key string, data []byte) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	return s.upload(ctx, key, k, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
+}
+
+// PutIfAbsent uploads with If-None-Match: * so that an existing object is never replaced.
+func (s *S3) PutIfAbsent(ctx context.Context, key string, data []byte) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	opts := minio.PutObjectOptions{}
+	opts.SetMatchETagExcept("*")
+	err = s.upload(ctx, key, k, bytes.NewReader(data), int64(len(data)), opts)
+	if err != nil {
+		if resp := minio.ToErrorResponse(errors.Unwrap(err)); resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed {
+			return fmt.Errorf("put %s/%s: %w", s, key, ErrExist)
+		}
+	}
+	return err
+}
+
+type s3Object struct {
+	*minio.Object
+	size int64
+}
+
+func (o s3Object) Size() int64 { return o.size }
+
+// Open opens an object for reading; ReadAt issues ranged GETs.
+func (s *S3) Open(ctx context.Context, key string) (Object, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.client.GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open %s/%s: %w", s, key, err)
+	}
+	st, err := o.Stat()
+	if err != nil {
+		o.Close()
+		if isNotFound(err) {
+			return nil, fmt.Errorf("open %s/%s: %w", s, key, ErrNotExist)
+		}
+		return nil, fmt.Errorf("open %s/%s: %w", s, key, err)
+	}
+	return s3Object{Object: o, size: st.Size}, nil
+}
+
+// Stat returns an object's size.
+func (s *S3) Stat(ctx context.Context, key string) (Info, error) {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return Info{}, err
+	}
+	st, err := s.client.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
+	if err != nil {
+		if isNotFound(err) {
+			return Info{}, fmt.Errorf("stat %s/%s: %w", s, key, ErrNotExist)
+		}
+		return Info{}, fmt.Errorf("stat %s/%s: %w", s, key, err)
+	}
+	return Info{Key: key, Size: st.Size}, nil
+}
+
+// List lists one level under dir.
+func (s *S3) List(ctx context.Context, dir string) ([]Info, error) {
+	p := s.prefix
+	if dir != "" {
+		if err := ValidKey(dir); err != nil {
+			return nil, err
+		}
+		p = Join(s.prefix, dir)
+	}
+	if p != "" {
+		p += "/"
+	}
+	var out []Info
+	for o := range s.client.ListObjectsIter(ctx, s.bucket, minio.ListObjectsOptions{Prefix: p}) {
+		if o.Err != nil {
+			return nil, fmt.Errorf("list %s/%s: %w", s, dir, o.Err)
+		}
+		rel := strings.TrimPrefix(o.Key, p)
+		if rel == "" {
+			continue
+		}
+		if strings.HasSuffix(rel, "/") {
+			out = append(out, Info{Key: path.Join(dir, strings.TrimSuffix(rel, "/")), Dir: true})
+			continue
+		}
+		out = append(out, Info{Key: path.Join(dir, rel), Size: o.Size})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Delete removes an object.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	if err := s.client.RemoveObject(ctx, s.bucket, k, minio.RemoveObjectOptions{}); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %s/%s: %w", s, key, err)
+	}
+	return nil
+}

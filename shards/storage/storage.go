@@ -1,0 +1,137 @@
+// Package storage is the object store under a dataset: a local directory or an S3-compatible
+// bucket prefix, behind one small interface. Keys are slash-separated paths relative to the
+// store's root; a key can never reach outside it.
+//
+// Objects become visible atomically: a local object is written to a temporary file and renamed
+// into place, an S3 object is spooled to a temporary file and uploaded with one PutObject
+// (parallel multipart for large objects), which S3 publishes only when complete.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strings"
+)
+
+// ErrNotExist is returned (wrapped) when an object does not exist. It is fs.ErrNotExist, so
+// errors.Is(err, fs.ErrNotExist) also works.
+var ErrNotExist = fs.ErrNotExist
+
+// ErrExist is returned (wrapped) by PutIfAbsent when the object already exists. It is fs.ErrExist.
+var ErrExist = fs.ErrExist
+
+// Store is a flat namespace of objects under a root (a directory or a bucket prefix).
+type Store interface {
+	// Create starts a new object. Nothing is visible under key until Commit succeeds; Abort
+	// (or a failed Commit) leaves no trace. A committed object replaces an existing one.
+	Create(ctx context.Context, key string) (Writer, error)
+	// Put writes a small object in one call, replacing any existing one.
+	Put(ctx context.Context, key string, data []byte) error
+	// PutIfAbsent writes a small object only if key does not exist yet (a create-only
+	// conditional write); otherwise it returns an error wrapping ErrExist.
+	PutIfAbsent(ctx context.Context, key string, data []byte) error
+	// Open opens an object for reading (sequential and random access).
+	Open(ctx context.Context, key string) (Object, error)
+	// Stat returns an object's size; the error wraps ErrNotExist if it is missing.
+	Stat(ctx context.Context, key string) (Info, error)
+	// List returns the entries directly under dir ("" for the root), sorted by key. Entries
+	// that are "directories" (common prefixes) have Dir set and no trailing slash.
+	List(ctx context.Context, dir string) ([]Info, error)
+	// Delete removes an object; deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// String describes the store's location for messages; it never includes secrets.
+	String() string
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Writer receives the bytes of a new object.
+type Writer interface {
+	io.Writer
+	// Commit publishes the object (rename or upload). The Writer is unusable afterwards.
+	Commit(ctx context.Context) error
+	// Abort discards the object. It is safe to call after Commit (it then does nothing).
+	Abort() error
+}
+
+// Object is an open object.
+type Object interface {
+	io.Reader
+	io.ReaderAt
+	io.Closer
+	// Size is the object's length in bytes.
+	Size() int64
+}
+
+// Info describes one object or directory.
+type Info struct {
+	Key  string // path relative to the store root
+	Size int64  // bytes (0 for directories)
+	Dir  bool   // a directory (common prefix), not an object
+}
+
+// ValidKey reports whether key is a clean relative slash path that stays inside the root: not
+// empty, no leading slash, no backslash, no "." or ".." element, no empty element.
+func ValidKey(key string) error {
+	if key == "" {
+		return errors.New("empty object key")
+	}
+	if strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
+		return fmt.Errorf("object key %q: must be a relative slash path", key)
+	}
+	for _, el := range strings.Split(key, "/") {
+		if el == "" || el == "." || el == ".." {
+			return fmt.Errorf("object key %q: %q element not allowed (keys stay inside the dataset)", key, el)
+		}
+	}
+	if path.Clean(key) != key {
+		return fmt.Errorf("object key %q is not clean", key)
+	}
+	return nil
+}
+
+// Open returns the store for a location: "s3://bucket/prefix" (configured by cfg, whose zero
+// fields are filled from the environment: see S3Config) or a local directory, created if
+// missing.
+func Open(ctx context.Context, location string, cfg S3Config) (Store, error) {
+	if rest, ok := strings.CutPrefix(location, "s3://"); ok {
+		bucket, prefix, _ := strings.Cut(rest, "/")
+		if bucket == "" {
+			return nil, fmt.Errorf("location %q: no bucket", location)
+		}
+		return OpenS3(ctx, bucket, strings.Trim(prefix, "/"), cfg)
+	}
+	if strings.Contains(location, "://") {
+		return nil, fmt.Errorf("location %q: unsupported scheme (use a directory or s3://bucket/prefix)", location)
+	}
+	return OpenLocal(location)
+}
+
+// Join joins key elements with slashes, skipping empty ones.
+func Join(elem ...string) string {
+	var parts []string
+	for _, e := range elem {
+		if e = strings.Trim(e, "/"); e != "" {
+			parts = append(parts, e)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// ReadAll reads a whole object.
+func ReadAll(ctx context.Context, s Store, key string) ([]byte, error) {
+	o, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	b := make([]byte, o.Size())
+	if _, err := io.ReadFull(o, b); err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,211 @@
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// Rotary fills per-token cos/sin tables [n, headDim] (rotate_half layout) from position ids.
+// Text models use one row of ids (TextRoPE); the VL models' M-RoPE takes three rows
+// (temporal, height, width) and plugs in here without touching the decoder.
+type Rotary[T Float] interface {
+	CosSin(cos, sin []T, pos [][]int32, n int)
+}
+
+// TextRoPE is 1-D RoPE: inv_freq_k = θ^(−2k/d), angles = pos · inv_freq, doubled to d.
+type TextRoPE[T Float] struct {
+	Theta   float64
+	HeadDim int
+}
+
+// CosSin implements Rotary using the first row of pos.
+func (r TextRoPE[T]) CosSin(cos, sin []T, pos [][]int32, n int) {
+	d := r.HeadDim
+	half := d / 2
+	inv := make([]T, half)
+	for k := range inv {
+		inv[k] = T(1 / math.Pow(r.Theta, float64(2*k)/float64(d)))
+	}
+	for i := 0; i < n; i++ {
+		p := T(pos[0][i])
+		for k := 0; k < half; k++ {
+			a := float64(p * inv[k])
+			c, s := T(math.Cos(a)), T(math.Sin(a))
+			cos[i*d+k], cos[i*d+k+half] = c, c
+			sin[i*d+k], sin[i*d+k+half] = s, s
+		}
+	}
+}
+
+// Batch is a set of packed sequences (no padding).
+type Batch struct {
+	// IDs are the input tokens of all sequences, one after another.
+	IDs []int32
+	// SeqStarts holds B+1 offsets into IDs.
+	SeqStarts []int
+	// Pos holds position-id rows (one for text); nil means 0, 1, 2 … within each sequence.
+	Pos [][]int32
+}
+
+// NewBatch packs sequences.
+func NewBatch(seqs [][]int32) *Batch {
+	b := &Batch{SeqStarts: []int{0}}
+	for _, s := range seqs {
+		b.IDs = append(b.IDs, s...)
+		b.SeqStarts = append(b.SeqStarts, len(b.IDs))
+	}
+	return b
+}
+
+func (b *Batch) positions() [][]int32 {
+	if b.Pos != nil {
+		return b.Pos
+	}
+	p := make([]int32, len(b.IDs))
+	for s := 0; s+1 < len(b.SeqStarts); s++ {
+		for i := b.SeqStarts[s]; i < b.SeqStarts[s+1]; i++ {
+			p[i] = int32(i - b.SeqStarts[s])
+		}
+	}
+	return [][]int32{p}
+}
+
+// Model couples parameters with a backend and a rotary encoder.
+type Model[T Float] struct {
+	Cfg  Config
+	P    *Params[T]
+	B    Backend[T]
+	Rope Rotary[T]
+}
+
+// New returns a model over params p computed by backend be, with 1-D text RoPE.
+func New[T Float](p *Params[T], be Backend[T]) *Model[T] {
+	return &Model[T]{Cfg: p.Cfg, P: p, B: be, Rope: TextRoPE[T]{Theta: p.Cfg.RopeTheta, HeadDim: p.Cfg.HeadDimension()}}
+}
+
+type layerActs[T Float] struct {
+	x, rstd1, n1, q, k, v, probs, att, h, rstd2, n2, gate, up, act []T
+}
+
+// Acts holds what the forward pass saves for the backward pass.
+type Acts[T Float] struct {
+	batch          *Batch
+	cos, sin       []T
+	layers         []layerActs[T]
+	xf, rstdF, nF  []T
+	// Logits are [N, vocab]: row i predicts the token after IDs[i].
+	Logits []T
+}
+
+// Forward runs the decoder over a batch and keeps activations for Backward.
+func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) {
+	c := m.Cfg
+	n := len(b.IDs)
+	if n == 0 || len(b.SeqStarts) < 2 || b.SeqStarts[0] != 0 || b.SeqStarts[len(b.SeqStarts)-1] != n {
+		return nil, fmt.Errorf("forward: malformed batch (%d tokens, starts %v)", n, b.SeqStarts)
+	}
+	for i, id := range b.IDs {
+		if id < 0 || int(id) >= c.VocabSize {
+			return nil, fmt.Errorf("forward: token %d at %d outside vocabulary of %d", id, i, c.VocabSize)
+		}
+	}
+	H, I, V := c.HiddenSize, c.IntermediateSize, c.VocabSize
+	hd, nh, nkv := c.HeadDimension(), c.NumAttentionHeads, c.NumKeyValueHeads
+	qd, kd := nh*hd, nkv*hd
+	a := &Acts[T]{batch: b, cos: make([]T, n*hd), sin: make([]T, n*hd)}
+	m.Rope.CosSin(a.cos, a.sin, b.positions(), n)
+	x := make([]T, n*H)
+	m.B.Embedding(x, m.P.Embed, b.IDs, H)
+	pl := AttnProbsLen(b.SeqStarts, nh)
+	a.layers = make([]layerActs[T], c.NumHiddenLayers)
+	for li := range a.layers {
+		w := &m.P.Layers[li]
+		la := &a.layers[li]
+		la.x = x
+		la.rstd1, la.n1 = make([]T, n), make([]T, n*H)
+		m.B.RMSNorm(la.n1, la.rstd1, x, w.InNorm, n, H, c.RMSNormEps)
+		la.q, la.k, la.v = make([]T, n*qd), make([]T, n*kd), make([]T, n*kd)
+		m.B.Linear(la.q, la.n1, w.Wq, w.Bq, n, H, qd)
+		m.B.Linear(la.k, la.n1, w.Wk, w.Bk, n, H, kd)
+		m.B.Linear(la.v, la.n1, w.Wv, w.Bv, n, H, kd)
+		m.B.RoPE(la.q, a.cos, a.sin, n, nh, hd)
+		m.B.RoPE(la.k, a.cos, a.sin, n, nkv, hd)
+		la.probs, la.att = make([]T, pl), make([]T, n*qd)
+		m.B.Attention(la.att, la.probs, la.q, la.k, la.v, b.SeqStarts, nh, nkv, hd)
+		la.h = make([]T, n*H)
+		m.B.Linear(la.h, la.att, w.Wo, nil, n, qd, H)
+		m.B.AddTo(la.h, x)
+		la.rstd2, la.n2 = make([]T, n), make([]T, n*H)
+		m.B.RMSNorm(la.n2, la.rstd2, la.h, w.PostNorm, n, H, c.RMSNormEps)
+		la.gate, la.up, la.act = make([]T, n*I), make([]T, n*I), make([]T, n*I)
+		m.B.Linear(la.gate, la.n2, w.Wg, nil, n, H, I)
+		m.B.Linear(la.up, la.n2, w.Wu, nil, n, H, I)
+		m.B.SwiGLU(la.act, la.gate, la.up, n*I)
+		x = make([]T, n*H)
+		m.B.Linear(x, la.act, w.Wd, nil, n, I, H)
+		m.B.AddTo(x, la.h)
+	}
+	a.xf, a.rstdF, a.nF = x, make([]T, n), make([]T, n*H)
+	m.B.RMSNorm(a.nF, a.rstdF, x, m.P.Norm, n, H, c.RMSNormEps)
+	a.Logits = make([]T, n*V)
+	m.B.Linear(a.Logits, a.nF, m.P.LMHead, nil, n, H, V)
+	return a, nil
+}
+
+// Backward accumulates into g the parameter gradients given dlogits [N, vocab].
+func (m *Model[T]) Backward(a *Acts[T], dlogits []T, g *Params[T]) {
+	c := m.Cfg
+	b := a.batch
+	n := len(b.IDs)
+	H, I, V := c.HiddenSize, c.IntermediateSize, c.VocabSize
+	hd, nh, nkv := c.HeadDimension(), c.NumAttentionHeads, c.NumKeyValueHeads
+	qd, kd := nh*hd, nkv*hd
+	dnF := make([]T, n*H)
+	m.B.LinearBackward(dnF, g.LMHead, nil, dlogits, a.nF, m.P.LMHead, n, H, V)
+	dx := make([]T, n*H)
+	m.B.RMSNormBackward(dx, g.Norm, dnF, a.xf, m.P.Norm, a.rstdF, n, H)
+	for li := len(a.layers) - 1; li >= 0; li-- {
+		w, gw, la := &m.P.Layers[li], &g.Layers[li], &a.layers[li]
+		// x_out = h + down(act): dx flows to dh directly and through the MLP.
+		dact := make([]T, n*I)
+		m.B.LinearBackward(dact, gw.Wd, nil, dx, la.act, w.Wd, n, I, H)
+		dgate, dup := make([]T, n*I), make([]T, n*I)
+		m.B.SwiGLUBackward(dgate, dup, dact, la.gate, la.up, n*I)
+		dn2 := make([]T, n*H)
+		m.B.LinearBackward(dn2, gw.Wg, nil, dgate, la.n2, w.Wg, n, H, I)
+		m.B.LinearBackward(dn2, gw.Wu, nil, dup, la.n2, w.Wu, n, H, I)
+		dh := dx // residual
+		m.B.RMSNormBackward(dh, gw.PostNorm, dn2, la.h, w.PostNorm, la.rstd2, n, H)
+		// h = x + o_proj(att)
+		datt := make([]T, n*qd)
+		m.B.LinearBackward(datt, gw.Wo, nil, dh, la.att, w.Wo, n, qd, H)
+		dq, dk, dv := make([]T, n*qd), make([]T, n*kd), make([]T, n*kd)
+		m.B.AttentionBackward(dq, dk, dv, datt, la.probs, la.q, la.k, la.v, b.SeqStarts, nh, nkv, hd)
+		m.B.RoPEBackward(dq, a.cos, a.sin, n, nh, hd)
+		m.B.RoPEBackward(dk, a.cos, a.sin, n, nkv, hd)
+		dn1 := make([]T, n*H)
+		m.B.LinearBackward(dn1, gw.Wq, gw.Bq, dq, la.n1, w.Wq, n, H, qd)
+		m.B.LinearBackward(dn1, gw.Wk, gw.Bk, dk, la.n1, w.Wk, n, H, kd)
+		m.B.LinearBackward(dn1, gw.Wv, gw.Bv, dv, la.n1, w.Wv, n, H, kd)
+		m.B.RMSNormBackward(dh, gw.InNorm, dn1, la.x, w.InNorm, la.rstd1, n, H)
+		dx = dh
+	}
+	m.B.EmbeddingBackward(g.Embed, dx, b.IDs, H)
+}
+
+// LogProbs returns per-token log-probabilities of targets (negative target: skipped, 0) and
+// entropies under softmax(logits / temperature).
+func (m *Model[T]) LogProbs(a *Acts[T], targets []int32, temperature float64) (logp, entropy []T) {
+	n := len(a.batch.IDs)
+	logp, entropy = make([]T, n), make([]T, n)
+	m.B.LogProbs(logp, entropy, a.Logits, targets, n, m.Cfg.VocabSize, 1/temperature)
+	return logp, entropy
+}
+
+// BackwardLogProbs accumulates into g the gradient of Σ dlogp[i]·logp[i].
+func (m *Model[T]) BackwardLogProbs(a *Acts[T], targets []int32, dlogp []T, temperature float64, g *Params[T]) {
+	n := len(a.batch.IDs)
+	dl := make([]T, len(a.Logits))
+	m.B.LogProbsBackward(dl, dlogp, a.Logits, targets, n, m.Cfg.VocabSize, 1/temperature)
+	m.Backward(a, dl, g)
+}
