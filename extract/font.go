@@ -2,6 +2,7 @@ package extract
 
 import (
 	"bytes"
+	"math"
 	"strings"
 
 	pdffont "github.com/pdfcpu/pdfcpu/pkg/font"
@@ -45,6 +46,7 @@ type font struct {
 	toUni *cmap
 
 	ascent, descent float64 // text space, e.g. 0.95 and -0.35
+	sizeScale       float64 // apparent size / nominal size (Type 3 fonts; 1 otherwise)
 	matrix          matrix  // Type3 FontMatrix
 
 	cache map[uint32]glyph
@@ -163,7 +165,7 @@ func (d *Document) loadFont(ref types.Object) *font {
 }
 
 func (d *Document) buildFont(fd types.Dict) *font {
-	f := &font{ascent: 0.95, descent: -0.35, missing: 0, dw: 1, cache: map[uint32]glyph{}}
+	f := &font{ascent: 0.95, descent: -0.35, missing: 0, dw: 1, sizeScale: 1, cache: map[uint32]glyph{}}
 	if fd == nil {
 		f.base = "unknown"
 		f.missing = 0.5
@@ -269,7 +271,17 @@ func (d *Document) buildFont(fd types.Dict) *font {
 			f.ascent, f.descent = a[0], a[1]
 		}
 	}
+	if tu := fd["ToUnicode"]; tu != nil {
+		if data, _, err := d.streamData(tu); err == nil {
+			f.toUni = parseCMap(data)
+		}
+	}
+	if f.kind != fontType0 {
+		d.readSimpleEncoding(f, fd, desc, fontFile, std)
+		d.readSimpleWidths(f, fd, std)
+	}
 	if f.kind == fontType3 {
+		f.sizeScale = type3SizeScale(f)
 		if bb := d.array(fd["FontBBox"]); len(bb) == 4 {
 			y0, _ := d.number(bb[1])
 			y1, _ := d.number(bb[3])
@@ -280,16 +292,49 @@ func (d *Document) buildFont(fd types.Dict) *font {
 			}
 		}
 	}
-	if tu := fd["ToUnicode"]; tu != nil {
-		if data, _, err := d.streamData(tu); err == nil {
-			f.toUni = parseCMap(data)
+	return f
+}
+
+// type3SizeScale estimates how large a Type 3 font looks compared with its nominal size: the
+// font size and FontMatrix of Type 3 fonts are arbitrary, so the advance of 'm' (about 0.6 em
+// in text fonts) or of any letter (about 0.5 em) tells the real size, as other extractors do.
+func type3SizeScale(f *font) float64 {
+	k := 1.0
+	m, letter, any := -1, -1, -1
+	for c := 0; c < 256; c++ {
+		if !f.hasWidth[c] || f.widths[c] <= 0 {
+			continue
+		}
+		t := glyphToUnicode(f.enc[c])
+		if f.toUni != nil {
+			if u, ok := f.toUni.lookupUnicode(uint32(c)); ok {
+				t = u
+			}
+		}
+		switch {
+		case t == "m" && m < 0:
+			m = c
+		case len(t) == 1 && (t[0] >= 'a' && t[0] <= 'z' || t[0] >= 'A' && t[0] <= 'Z') && letter < 0:
+			letter = c
+		case any < 0:
+			any = c
 		}
 	}
-	if f.kind != fontType0 {
-		d.readSimpleEncoding(f, fd, desc, fontFile, std)
-		d.readSimpleWidths(f, fd, std)
+	switch {
+	case m >= 0:
+		k = f.widths[m] / 0.6
+	case letter >= 0:
+		k = f.widths[letter] / 0.5
+	case any >= 0:
+		k = f.widths[any] / 0.5
 	}
-	return f
+	if f.matrix[0] != 0 {
+		k *= math.Abs(f.matrix[3] / f.matrix[0])
+	}
+	if !finite(k) || k <= 0 || k > 100 {
+		return 1
+	}
+	return k
 }
 
 func (d *Document) readCIDWidths(f *font, cid types.Dict) {
@@ -335,8 +380,10 @@ func (d *Document) readSimpleEncoding(f *font, fd, desc types.Dict, fontFile []b
 	subtype := d.name(fd["Subtype"])
 	var base [256]string
 	switch {
-	case std == "Symbol" || std == "ZapfDingbats":
-		// Built-in encodings; text comes from ToUnicode if any.
+	case std == "Symbol":
+		base = symbolEncoding
+	case std == "ZapfDingbats":
+		base = dingbatsEncoding
 	case fontFile != nil:
 		if e, ok := type1Encoding(fontFile); ok {
 			base = e

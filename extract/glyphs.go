@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -141,10 +142,87 @@ func numericGlyph(name string) string {
 		return ""
 	}
 	v, err := strconv.Atoi(digits)
-	if err != nil || v < 32 || v > 255 || v == 127 {
+	if err != nil || v > 255 || v == 127 {
 		return ""
 	}
+	if v < 32 {
+		return texControlGlyph(v)
+	}
 	return expandLigature(rune(v))
+}
+
+// texControlGlyph is the text of the codes below 32 in TeX's text fonts: ligatures at 11–15
+// (OT1) and 27–31 (T1), quotes and dashes at 16, 17, 21 and 22 (T1).
+func texControlGlyph(c int) string {
+	switch c {
+	case 11, 27:
+		return "ff"
+	case 12, 28:
+		return "fi"
+	case 13, 29:
+		return "fl"
+	case 14, 30:
+		return "ffi"
+	case 15, 31:
+		return "ffl"
+	case 16:
+		return "\u201C"
+	case 17:
+		return "\u201D"
+	case 21:
+		return "\u2013"
+	case 22:
+		return "\u2014"
+	}
+	return ""
+}
+
+// symbolEncoding and dingbatsEncoding are the built-in encodings of the standard Symbol and
+// ZapfDingbats fonts, as glyph names (uniXXXX) so that Differences can override them.
+var symbolEncoding = func() [256]string {
+	var e [256]string
+	lo := []rune(" !\u2200#\u2203%&\u220B()\u2217+,\u2212./0123456789:;<=>?\u2245ΑΒΧΔΕΦΓΗΙϑΚΛΜΝΟΠΘΡΣΤΥςΩΞΨΖ[\u2234]\u22A5_\u203Eαβχδεφγηιϕκλμνοπθρστυϖωξψζ{|}\u223C")
+	for i, r := range lo {
+		e[0x20+i] = uniName(r)
+	}
+	hi := []rune("€ϒ′≤⁄∞ƒ♣♦♥♠↔←↑→↓°±″≥×∝∂•÷≠≡≈…⏐⎯↵ℵℑℜ℘⊗⊕∅∩∪⊃⊇⊄⊂⊆∈∉∠∇®©™∏√⋅¬∧∨⇔⇐⇑⇒⇓◊〈®©™∑⎛⎜⎝⎡⎢⎣⎧⎨⎩⎪")
+	for i, r := range hi {
+		e[0xA0+i] = uniName(r)
+	}
+	hi2 := []rune("〉∫⌠⎮⌡⎞⎟⎠⎤⎥⎦⎫⎬⎭")
+	for i, r := range hi2 {
+		e[0xF1+i] = uniName(r)
+	}
+	return e
+}()
+
+var dingbatsEncoding = func() [256]string {
+	var e [256]string
+	e[0x20] = "space"
+	except := map[int]rune{0x25: 0x260E, 0x2A: 0x261B, 0x2B: 0x261E, 0x48: 0x2605, 0x6C: 0x25CF,
+		0x6E: 0x25A0, 0x73: 0x25B2, 0x74: 0x25BC, 0x75: 0x25C6, 0x77: 0x25D7,
+		0xA8: 0x2663, 0xA9: 0x2666, 0xAA: 0x2665, 0xAB: 0x2660, 0xD5: 0x2192, 0xD6: 0x2194, 0xD7: 0x2195}
+	for c := 0x21; c <= 0x7E; c++ {
+		e[c] = uniName(0x2700 + rune(c-0x20))
+	}
+	for c := 0xA1; c <= 0xFE; c++ {
+		switch {
+		case c >= 0xAC && c <= 0xB5:
+			e[c] = uniName(0x2460 + rune(c-0xAC))
+		case c >= 0xB6:
+			e[c] = uniName(0x2776 + rune(c-0xB6))
+		default:
+			e[c] = uniName(0x2760 + rune(c-0xA0))
+		}
+	}
+	for c, r := range except {
+		e[c] = uniName(r)
+	}
+	return e
+}()
+
+func uniName(r rune) string {
+	return fmt.Sprintf("uni%04X", r)
 }
 
 // expandLigature spells out the Latin presentation-form ligatures (U+FB00..FB06) as letters.

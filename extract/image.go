@@ -484,4 +484,3 @@ func findEI(b []byte, start int) (end, after int) {
 	}
 	return len(b), len(b)
 }
-

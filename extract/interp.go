@@ -463,7 +463,7 @@ func (in *interp) show(s []byte) {
 		ex, ey := trm.apply(adv, 0)
 		if finite(box.X0) && finite(box.Y0) && finite(box.X1) && finite(box.Y1) {
 			vx, vy := (matrix{in.tm[0], in.tm[1], in.tm[2], in.tm[3], 0, 0}).mul(base).applyVec(0, fs)
-			size := math.Hypot(vx, vy)
+			size := math.Hypot(vx, vy) * f.sizeScale
 			rg := rawGlyph{text: g.text, box: box, ox: ox, oy: oy, ex: ex, ey: ey, size: size,
 				font: f, render: gs.render, space: g.space && n == 1}
 			rg.rot = direction(trm)

@@ -67,8 +67,8 @@ func (d *Document) readPage(ctx context.Context, n int) (*Page, error) {
 	if err := in.run(content, resources{d: d, dict: inh.Resources}, 0); err != nil {
 		return nil, err
 	}
-	buildWords(p, in.glyphs)
-	buildLines(p)
+	info := buildWords(p, in.glyphs)
+	buildLines(p, info)
 	return p, nil
 }
 

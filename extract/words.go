@@ -31,6 +31,12 @@ func along(rot int, x, y float64) (float64, float64) {
 	return x, y
 }
 
+// wordInfo is what line building needs to know about a word beyond Word itself.
+type wordInfo struct {
+	first, last *font // fonts of the first and last glyph
+	contig      bool  // follows the previous word in the content stream with no space between
+}
+
 type wordAcc struct {
 	w        Word
 	rot      int
@@ -39,18 +45,23 @@ type wordAcc struct {
 	lastO    float64 // along-baseline origin of the last glyph
 	n        int
 	text     strings.Builder
-	fontFreq map[*font]int
+	font     *font
 }
 
-func buildWords(p *Page, glyphs []rawGlyph) {
+func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 	pageR := Rect{0, 0, p.Width, p.Height}
+	var info []wordInfo
 	var cur *wordAcc
+	contig := false // the next word directly follows the previous one
+	var last *font
 	flush := func() {
 		if cur != nil && cur.n > 0 {
 			t := cur.text.String()
 			if strings.TrimSpace(t) != "" {
 				cur.w.Text = t
 				p.Words = append(p.Words, cur.w)
+				info = append(info, wordInfo{first: cur.font, last: last, contig: contig})
+				contig = true
 			}
 		}
 		cur = nil
@@ -63,6 +74,7 @@ func buildWords(p *Page, glyphs []rawGlyph) {
 		if strings.TrimSpace(g.text) == "" {
 			if g.text != "" || g.space {
 				flush()
+				contig = false
 			}
 			continue
 		}
@@ -74,12 +86,12 @@ func buildWords(p *Page, glyphs []rawGlyph) {
 			size := cur.w.Size
 			overlap := math.Abs(delta) < dupPriDelta*size && math.Abs(b-cur.base) < dupSecDelta*size
 			if g.rot != cur.rot || overlap || sp < -backGap*size || sp > wordGap*size ||
-				math.Abs(b-cur.base) > baseDelta || math.Abs(g.size-size) > 1e-3*size {
+				math.Abs(b-cur.base) > baseDelta || math.Abs(g.size-size) > 1e-9*size {
 				flush()
 			}
 		}
 		if cur == nil {
-			cur = &wordAcc{rot: g.rot, base: b, fontFreq: map[*font]int{}}
+			cur = &wordAcc{rot: g.rot, base: b, font: g.font}
 			cur.w = Word{BBox: g.box, Font: g.font.base, Size: g.size, Bold: g.font.bold,
 				Italic: g.font.italic, RenderMode: g.render}
 		} else {
@@ -88,6 +100,7 @@ func buildWords(p *Page, glyphs []rawGlyph) {
 				cur.w.BBox = unionPoint(cur.w.BBox, g.box)
 			}
 		}
+		last = g.font
 		cur.text.WriteString(strings.TrimSpace(g.text))
 		cur.n++
 		cur.end = max(e, o)
@@ -97,6 +110,7 @@ func buildWords(p *Page, glyphs []rawGlyph) {
 		cur.lastO = o
 	}
 	flush()
+	return info
 }
 
 // unionPoint widens r to include s even when s has no area (zero-height glyph boxes).
@@ -106,7 +120,7 @@ func unionPoint(r, s Rect) Rect {
 
 // buildLines groups words into lines (content order first, then merging fragments of the same
 // line) and orders each line's words along the baseline.
-func buildLines(p *Page) {
+func buildLines(p *Page, info []wordInfo) {
 	type lineAcc struct {
 		words []int
 		box   Rect
@@ -147,11 +161,23 @@ func buildLines(p *Page) {
 			}
 		}
 	}
-	p.Lines = make([]Line, 0, len(lines))
-	for li, l := range lines {
+	for _, l := range lines {
 		sort.SliceStable(l.words, func(x, y int) bool {
 			return p.Words[l.words[x]].BBox.X0 < p.Words[l.words[y]].BBox.X0
 		})
+	}
+	// Join words of a line that were split by a gap much narrower than the line's spacing,
+	// when they are adjacent in the content stream and in the same font.
+	groups := make([][]int, len(lines))
+	for li, l := range lines {
+		groups[li] = l.words
+	}
+	merged := mergeTightWords(p, info, groups)
+	for li := range lines {
+		lines[li].words = merged[li]
+	}
+	p.Lines = make([]Line, 0, len(lines))
+	for li, l := range lines {
 		var b strings.Builder
 		sizes := map[float64]int{}
 		fonts := map[string]int{}
@@ -227,4 +253,82 @@ func argmaxS(m map[string]int) string {
 		}
 	}
 	return best
+}
+
+// Constants of the tight-word merge: the largest gap joined is maxCharSpacing × size, or,
+// in lines made only of one-character words (letter-spaced text, formulas), wideMul × the
+// narrowest gap up to wideMax × size.
+const (
+	maxCharSpacing = 0.03
+	wideMul        = 1.3
+	wideMax        = 0.4
+	maxSizeDelta   = 0.05
+)
+
+// mergeTightWords merges words within each group (a line, words ordered along it) and
+// renumbers p.Words; it returns the groups with the new indexes.
+func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
+	if len(info) != len(p.Words) {
+		return groups
+	}
+	into := make([]int, len(p.Words)) // word → the word it was merged into (itself if none)
+	for i := range into {
+		into[i] = i
+	}
+	for _, g := range groups {
+		if len(g) < 2 {
+			continue
+		}
+		size := p.Words[g[0]].Size
+		minSpace := 0.0
+		if len([]rune(p.Words[g[0]].Text)) == 1 && len([]rune(p.Words[g[1]].Text)) == 1 {
+			minSpace = math.Inf(1)
+			for k := 1; k < len(g) && minSpace > 0; k++ {
+				if len([]rune(p.Words[g[k]].Text)) > 1 {
+					minSpace = 0
+					break
+				}
+				minSpace = min(minSpace, p.Words[g[k]].BBox.X0-p.Words[g[k-1]].BBox.X1)
+			}
+		}
+		space := maxCharSpacing * size
+		if minSpace > 0 && !math.IsInf(minSpace, 1) {
+			space = min(wideMul*minSpace, wideMax*size)
+		}
+		head := g[0]
+		for k := 1; k < len(g); k++ {
+			w0, w1 := &p.Words[head], &p.Words[g[k]]
+			gap := w1.BBox.X0 - w0.BBox.X1
+			lastOf0 := info[g[k-1]].last
+			if gap < space && gap > -backGap*size && math.Abs(w0.BBox.Y1-w1.BBox.Y1) < baseDelta && g[k] == g[k-1]+1 && info[g[k]].contig && lastOf0 == info[g[k]].first &&
+				math.Abs(w0.Size-w1.Size) < maxSizeDelta*size && into[g[k-1]] == head {
+				w0.Text += w1.Text
+				w0.BBox = unionPoint(w0.BBox, w1.BBox)
+				into[g[k]] = head
+				continue
+			}
+			head = g[k]
+		}
+	}
+	// Renumber.
+	newIdx := make([]int, len(p.Words))
+	words := p.Words[:0:0]
+	for i, w := range p.Words {
+		if into[i] != i {
+			newIdx[i] = -1
+			continue
+		}
+		newIdx[i] = len(words)
+		words = append(words, w)
+	}
+	out := make([][]int, len(groups))
+	for gi, g := range groups {
+		for _, i := range g {
+			if newIdx[i] >= 0 {
+				out[gi] = append(out[gi], newIdx[i])
+			}
+		}
+	}
+	p.Words = words
+	return out
 }

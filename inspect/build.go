@@ -857,12 +857,15 @@ func histogram(name string, vals []float64) histJSON {
 }
 
 func (b *builder) writeIndex() error {
-	flags := make([]flagJSON, len(b.flagNames))
+	flags := make([]flagJSON, len(b.flagNames)) // never nil: the scripts expect arrays
 	for k, n := range b.flagNames {
 		flags[k] = flagJSON{Name: n, Count: len(b.flagMembers[k]), Members: b.flagMembers[k]}
+		if flags[k].Members == nil {
+			flags[k].Members = []int{}
+		}
 	}
 	sort.SliceStable(flags, func(i, j int) bool { return flags[i].Count > flags[j].Count })
-	var scores []histJSON
+	scores := []histJSON{}
 	names := make([]string, 0, len(b.scoreVals))
 	for k := range b.scoreVals {
 		names = append(names, k)
@@ -902,6 +905,9 @@ func (b *builder) writeIndex() error {
 		Kinds: counts(b.kinds), ImgSrc: counts(b.imgSources), Reasons: counts(b.byReason),
 		Stages: counts(b.byStage), RejKinds: counts(b.byKind), Tasks: counts(b.tasks),
 		Verdicts: counts(b.verdictWhy), Scores: scores, Manifests: b.manifests,
+	}
+	if idx.Manifests == nil {
+		idx.Manifests = []manifestJSON{}
 	}
 	if idx.Docs == nil {
 		idx.Docs = []*docStat{}

@@ -69,7 +69,7 @@ func writeSynthetic(t testing.TB, dir string, n, docs, nimg, nsamples int) []sha
 			f.OCR = shards.OCRInfo{Used: true, MeanConfidence: 80 + float64(i%20)}
 		}
 		if i%4 == 0 {
-			f.Quality.Flags = []string{flags[i%len(flags)]}
+			f.Quality.Flags = []string{flags[(i/4)%len(flags)]}
 		}
 		f.Mentions = []string{"As shown in " + f.Label + ", the " + synthWords[i%len(synthWords)] + " is visible."}
 		if err := enc.Encode(f); err != nil {

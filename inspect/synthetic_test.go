@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,11 +16,14 @@ func TestReportSynthetic(t *testing.T) {
 	in := t.TempDir()
 	figs := writeSynthetic(t, in, 1200, 4, 20, 60)
 	out := filepath.Join(t.TempDir(), "report")
+	if d := os.Getenv("INSPECT_REPORT"); d != "" {
+		out = filepath.Join(d, "synthetic")
+	}
 	src, err := OpenDir(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := Build(ctx, Options{Dir: out, ChunkSize: 500, Renderer: fitzRenderer{}}, src)
+	sum, err := Build(ctx, Options{Dir: out, ChunkSize: 500, Renderer: ExtractRenderer{}}, src)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,10 @@ type candidate struct {
 // mentions with document-wide formatting filters (the pdffigures2 order), and rejects
 // separator-less openings followed by a lower-case word ("Figure 3 shows …") unless the label
 // is set apart by a bold face.
-func findCandidates(pages [][]tline, st docStats) []candidate {
+//
+// A bare label ("Table 1" alone, no separator) in a font size other than the body's that lies
+// on a painted graphic is text inside a figure, not a caption.
+func findCandidates(pages [][]tline, painted [][]extract.Rect, st docStats) []candidate {
 	var all []candidate
 	for pi, ls := range pages {
 		for li, l := range ls {
@@ -46,6 +49,9 @@ func findCandidates(pages [][]tline, st docStats) []candidate {
 			}
 			m, ok := caption.MatchLine(l.text)
 			if !ok {
+				continue
+			}
+			if m.HeaderOnly && m.Sep == "" && math.Abs(l.size-st.bodySize) > 1 && pi < len(painted) && onGraphic(l.box, painted[pi]) {
 				continue
 			}
 			if m.Sep == "" && !l.bold && startsLower(m.Rest) {
@@ -65,6 +71,16 @@ func findCandidates(pages [][]tline, st docStats) []candidate {
 		}
 	}
 	return disambiguate(all)
+}
+
+// onGraphic reports whether box lies inside a painted box larger than itself.
+func onGraphic(box extract.Rect, painted []extract.Rect) bool {
+	for _, g := range painted {
+		if g.Width() > box.Width() && g.Height() > box.Height() && contains(g, box, 1) {
+			return true
+		}
+	}
+	return false
 }
 
 func startsLower(s string) bool {

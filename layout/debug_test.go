@@ -31,8 +31,15 @@ func TestDebugDump(t *testing.T) {
 		lines = append(lines, pageLines(p))
 	}
 	st := computeStats(lines, pages[0].Width)
+	for i := range lines {
+		lines[i] = finishLines(lines[i], st.columns)
+	}
 	fmt.Printf("stats %+v\n", st)
-	cands := findCandidates(lines, st)
+	painted := make([][]extract.Rect, len(pages))
+	for i, p := range pages {
+		painted[i], _ = paintedBoxes(p)
+	}
+	cands := findCandidates(lines, painted, st)
 	var pc []candidate
 	for _, c := range cands {
 		if c.page == pg-1 {

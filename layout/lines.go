@@ -6,15 +6,17 @@ import (
 	"strings"
 
 	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/layout/caption"
 )
 
 // Thresholds of the text model, in points unless noted.
 const (
-	// columnGapEm splits a line where two words are further apart than this many font sizes
-	// (a column gutter, or two captions side by side on one baseline).
-	columnGapEm = 2.2
-	// minColumnGap is the smallest gap that splits a line whatever the font size.
-	minColumnGap = 14.0
+	// mergeGapEm joins two line fragments on one baseline when they are closer than this many
+	// font sizes (extract cuts lines at wide justified spaces).
+	mergeGapEm = 3.0
+	// splitGapEm: a caption opening inside a line, after a gap of at least this many font sizes,
+	// starts a line of its own (two captions side by side on one baseline).
+	splitGapEm = 0.5
 )
 
 // tline is one line of text as layout sees it: a run of words on one baseline without a
@@ -37,18 +39,19 @@ const (
 	roleBody role = iota
 	roleCaption
 	roleFigureText
-	roleFurniture // page numbers, running heads
+	roleOther // small text that is neither body nor part of a figure
 )
 
 // pageLines turns the extracted words into tlines, in reading order (top to bottom, then left
-// to right), invisible text excluded.
+// to right), invisible text excluded: fragments on one baseline are joined, and a caption
+// opening inside a line starts a new one.
 func pageLines(p *extract.Page) []tline {
 	var groups [][]extract.Word
 	if len(p.Lines) > 0 {
 		for _, l := range p.Lines {
 			var ws []extract.Word
 			for _, i := range l.Words {
-				if i >= 0 && i < len(p.Words) && !p.Words[i].Invisible() {
+				if i >= 0 && i < len(p.Words) && !p.Words[i].Invisible() && strings.TrimSpace(p.Words[i].Text) != "" {
 					ws = append(ws, p.Words[i])
 				}
 			}
@@ -59,15 +62,16 @@ func pageLines(p *extract.Page) []tline {
 	} else {
 		groups = groupWords(p.Words)
 	}
+	for _, g := range groups {
+		sort.SliceStable(g, func(i, j int) bool { return g[i].BBox.X0 < g[j].BBox.X0 })
+	}
 	var out []tline
 	for _, ws := range groups {
-		sort.SliceStable(ws, func(i, j int) bool { return ws[i].BBox.X0 < ws[j].BBox.X0 })
 		start := 0
 		for i := 1; i <= len(ws); i++ {
 			if i < len(ws) {
 				gap := ws[i].BBox.X0 - ws[i-1].BBox.X1
-				sz := max(ws[i].Size, ws[i-1].Size)
-				if gap < max(minColumnGap, columnGapEm*sz) {
+				if gap < splitGapEm*ws[i].Size || !opensCaption(ws[i:]) {
 					continue
 				}
 			}
@@ -75,6 +79,11 @@ func pageLines(p *extract.Page) []tline {
 			start = i
 		}
 	}
+	sortLines(out)
+	return out
+}
+
+func sortLines(out []tline) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].box, out[j].box
 		if math.Abs(a.Y0-b.Y0) > 2 {
@@ -82,6 +91,122 @@ func pageLines(p *extract.Page) []tline {
 		}
 		return a.X0 < b.X0
 	})
+}
+
+// opensCaption reports whether the words open a caption with a separator ("Figure 6:").
+func opensCaption(ws []extract.Word) bool {
+	var b strings.Builder
+	for i, w := range ws {
+		if i == 4 {
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.Text)
+	}
+	m, ok := caption.MatchLine(b.String())
+	return ok && m.Sep != ""
+}
+
+// finishLines joins line fragments on one baseline (not across a gutter) and cuts lines that
+// cross the gutter of a two-column page.
+func finishLines(ls []tline, cols []span) []tline {
+	groups := make([][]extract.Word, len(ls))
+	for i, l := range ls {
+		groups[i] = l.words
+	}
+	groups = mergeFragments(groups, cols)
+	out := make([]tline, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, makeLine(g))
+	}
+	return splitAtGutter(out, cols)
+}
+
+// mergeFragments joins word groups that sit on one baseline with a gap under mergeGapEm, unless
+// the gap holds a column gutter or the right group opens a caption.
+func mergeFragments(groups [][]extract.Word, cols []span) [][]extract.Word {
+	type frag struct {
+		ws  []extract.Word
+		box extract.Rect
+	}
+	fs := make([]*frag, 0, len(groups))
+	for _, g := range groups {
+		f := &frag{ws: g}
+		for _, w := range g {
+			f.box = unionLoose(f.box, w.BBox, false)
+		}
+		fs = append(fs, f)
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		if math.Abs(fs[i].box.Y1-fs[j].box.Y1) > 1 {
+			return fs[i].box.Y1 < fs[j].box.Y1
+		}
+		return fs[i].box.X0 < fs[j].box.X0
+	})
+	var out [][]extract.Word
+	for i := 0; i < len(fs); i++ {
+		cur := fs[i]
+		if cur == nil {
+			continue
+		}
+		for j := i + 1; j < len(fs); j++ {
+			f := fs[j]
+			if f == nil {
+				continue
+			}
+			if f.box.Y1-cur.box.Y1 > 1 {
+				break
+			}
+			a, b := cur.ws[len(cur.ws)-1], f.ws[0]
+			gap := f.box.X0 - cur.box.X1
+			if math.Abs(a.Size-b.Size) > 0.6 || gap < -0.5 || gap > mergeGapEm*math.Max(a.Size, b.Size) {
+				continue
+			}
+			if len(cols) == 2 && cur.box.X1 <= cols[1].x0+2 && f.box.X0 >= cols[0].x1-2 {
+				continue
+			}
+			if opensCaption(f.ws) {
+				continue
+			}
+			cur.ws = append(cur.ws, f.ws...)
+			cur.box = unionLoose(cur.box, f.box, false)
+			fs[j] = nil
+		}
+		out = append(out, cur.ws)
+	}
+	return out
+}
+
+// splitAtGutter cuts lines that cross the gutter of a two-column page at the word gap lying in
+// it.
+func splitAtGutter(ls []tline, cols []span) []tline {
+	if len(cols) != 2 {
+		return ls
+	}
+	g0, g1 := cols[0].x1-2, cols[1].x0+2
+	var out []tline
+	for _, l := range ls {
+		if l.box.X0 >= g0 || l.box.X1 <= g1 {
+			out = append(out, l)
+			continue
+		}
+		cut := -1
+		for i := 1; i < len(l.words); i++ {
+			a, b := l.words[i-1].BBox, l.words[i].BBox
+			if a.X1 <= g1 && b.X0 >= g0 && b.X0-a.X1 >= splitGapEm*l.words[i].Size {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			out = append(out, l)
+			continue
+		}
+		out = append(out, makeLine(l.words[:cut]), makeLine(l.words[cut:]))
+	}
+	sortLines(out)
 	return out
 }
 
@@ -139,7 +264,7 @@ func makeLine(ws []extract.Word) tline {
 
 func isMono(font string) bool {
 	f := strings.ToLower(font)
-	for _, k := range []string{"mono", "courier", "cmtt", "typewriter", "sfmt", "consol", "lmtt", "inconsolata", "beramono"} {
+	for _, k := range []string{"mono", "monaco", "menlo", "courier", "cmtt", "typewriter", "sfmt", "consol", "lmtt", "inconsolata", "beramono"} {
 		if strings.Contains(f, k) {
 			return true
 		}
@@ -185,11 +310,19 @@ func computeStats(pages [][]tline, pageWidth float64) docStats {
 	st := docStats{bodySize: 10, lineSpacing: 12}
 	sizeChars := map[float64]int{}
 	fontChars := map[string]int{}
-	for _, ls := range pages {
-		for _, l := range ls {
-			n := len([]rune(l.text))
-			sizeChars[l.size] += n
-			fontChars[l.font] += n
+	for _, mono := range []bool{false, true} {
+		for _, ls := range pages {
+			for _, l := range ls {
+				if l.mono != mono {
+					continue
+				}
+				n := len([]rune(l.text))
+				sizeChars[l.size] += n
+				fontChars[l.font] += n
+			}
+		}
+		if len(sizeChars) > 0 {
+			break // typewriter text counts only when there is nothing else
 		}
 	}
 	if len(sizeChars) == 0 {

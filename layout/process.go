@@ -169,7 +169,16 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		}
 	}
 	st := computeStats(lines, pageWidth)
-	cands := findCandidates(lines, st)
+	for i := range lines {
+		lines[i] = finishLines(lines[i], st.columns)
+	}
+	painted := make([][]extract.Rect, n)
+	for i, p := range pages {
+		if p != nil {
+			painted[i], _ = paintedBoxes(p)
+		}
+	}
+	cands := findCandidates(lines, painted, st)
 	byPage := map[int][]candidate{}
 	for _, c := range cands {
 		byPage[c.page] = append(byPage[c.page], c)
@@ -300,6 +309,10 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 	starts := map[int]bool{}
 	for _, c := range cands {
 		starts[c.line] = true
+	}
+	if len(cands) == 0 {
+		markSmallText(pm, st)
+		return nil, nil
 	}
 	painted, _ := paintedBoxes(pm.page)
 	var blocks []captionBlock

@@ -13,7 +13,9 @@ const (
 	// graphicMergeGap merges graphics whose boxes come this close.
 	graphicMergeGap = 3.0
 	// textAbsorbGap: a figure-text line this close to a figure blob joins it.
-	textAbsorbGap = 9.0
+	textAbsorbGap = 12.0
+	// smallTextAbsorbGap is textAbsorbGap for text clearly smaller than the body font.
+	smallTextAbsorbGap = 16.0
 	// maxCaptionGap is the largest gap between a caption and the figure it describes.
 	maxCaptionGap = 72.0
 	// minRegionSide: proposals smaller than this on a side are discarded.
@@ -27,6 +29,7 @@ const (
 // blob is a cluster of graphics and images, with the figure text absorbed into it.
 type blob struct {
 	box      extract.Rect
+	gbox     extract.Rect // the painted graphics and images only
 	graphics float64 // area of painted graphics and images inside
 	images   []int   // indexes of page images inside
 	nGraph   int
@@ -173,6 +176,7 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 	boxes, isImage := paintedBoxes(pm.page)
 	pm.graphics = boxes
 	if len(boxes) == 0 {
+		markSmallText(pm, st)
 		return
 	}
 	cl := cluster(boxes, graphicMergeGap)
@@ -187,6 +191,7 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 			roots = append(roots, r)
 		}
 		bl.box = unionLoose(bl.box, b, false)
+		bl.gbox = bl.box
 		bl.graphics += math.Max(b.Width(), 1) * math.Max(b.Height(), 1)
 		bl.nGraph++
 		if isImage[i] >= 0 {
@@ -202,24 +207,42 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 		}
 		blobs = append(blobs, b)
 	}
-	colW := st.columns[0].width()
-	// Absorb figure text: lines over a blob, and short non-body lines next to one.
+	// Absorb figure text: lines over a blob's graphics, and lines in a face other than the
+	// body's (or the code's) next to a blob. Body text is never absorbed from outside the
+	// graphics, and text never pulls a one-column blob across a gutter.
 	absorbed := map[int]bool{}
+	gutter := -1.0
+	if len(st.columns) == 2 {
+		gutter = (st.columns[0].x1 + st.columns[1].x0) / 2
+	}
 	for pass := 0; pass < 3; pass++ {
 		changed := false
 		for li, l := range pm.lines {
 			if absorbed[li] || isCaption[li] {
 				continue
 			}
-			bodyLike := !l.mono && math.Abs(l.size-st.bodySize) < 0.6 && l.box.Width() > 0.45*colW
+			bodyFace := l.mono || (l.font == st.bodyFont && math.Abs(l.size-st.bodySize) < 0.6)
+			gapMax := textAbsorbGap
+			if l.size < st.bodySize-1.5 {
+				gapMax = smallTextAbsorbGap
+			}
+			if math.Abs(l.size-st.bodySize) > 1 {
+				gapMax = math.Max(gapMax, 1.6*l.size)
+			}
+			lx, _ := l.box.Center()
 			for bi := range blobs {
 				b := &blobs[bi]
-				over := l.box.Intersect(b.box).Area() > 0.5*l.box.Area()
-				if !over && (bodyLike || l.mono || gapBetween(l.box, b.box) > textAbsorbGap) {
-					continue
-				}
-				if !over && b.box.Width() < 3 && b.box.Height() > 0 && b.nGraph == 1 {
-					continue // a lone rule: text next to it is not figure text
+				over := l.box.Intersect(b.gbox).Area() > 0.5*l.box.Area()
+				if !over {
+					if bodyFace || gapBetween(l.box, b.box) > gapMax {
+						continue
+					}
+					if b.box.Width() < 3 && b.nGraph == 1 {
+						continue // a lone rule: text next to it is not figure text
+					}
+					if gutter > 0 && (b.gbox.X1 < gutter+2 && lx > gutter || b.gbox.X0 > gutter-2 && lx < gutter) {
+						continue
+					}
 				}
 				b.box = unionLoose(b.box, l.box, false)
 				b.text = append(b.text, li)
@@ -253,11 +276,35 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 		pm.lines[li].role = roleFigureText
 	}
 	pm.blobs = blobs
+	markSmallText(pm, st)
+}
+
+// markSmallText gives short, non-typewriter lines in a size other than the body's, that no
+// figure took and that do not start at a column margin (headings do), the role roleOther: they
+// are not body text and do not stop a figure region.
+func markSmallText(pm *pageModel, st docStats) {
+	colW := st.columns[0].width()
+	for i := range pm.lines {
+		l := &pm.lines[i]
+		if l.role != roleBody || l.mono || math.Abs(l.size-st.bodySize) <= 1.5 || l.box.Width() >= 0.3*colW {
+			continue
+		}
+		atMargin := false
+		for _, c := range st.columns {
+			if math.Abs(l.box.X0-c.x0) < 5 {
+				atMargin = true
+			}
+		}
+		if !atMargin || l.size < st.bodySize {
+			l.role = roleOther
+		}
+	}
 }
 
 func mergeBlob(a, b blob) blob {
 	return blob{
 		box:      unionLoose(a.box, b.box, false),
+		gbox:     unionLoose(a.gbox, b.gbox, false),
 		graphics: a.graphics + b.graphics,
 		images:   append(append([]int(nil), a.images...), b.images...),
 		nGraph:   a.nGraph + b.nGraph,

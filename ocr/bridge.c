@@ -16,6 +16,12 @@ struct eo_analyser {
 };
 
 eo_pix *eo_pix_read(const unsigned char *data, size_t size) {
+  static int quiet = 0;
+  if (!quiet) {
+    // Leptonica's informational messages ("rotate by shear") are not for our users.
+    setMsgSeverity(L_SEVERITY_WARNING);
+    quiet = 1;
+  }
   if (data == NULL || size == 0) return NULL;
   return pixReadMem(data, size);
 }
@@ -37,6 +43,59 @@ eo_pix *eo_pix_rotate(eo_pix *pix, int quads) {
   quads = ((quads % 4) + 4) % 4;
   if (quads == 0) return pixClone(pix);
   return pixRotateOrth(pix, quads);
+}
+
+eo_pix *eo_pix_scale(eo_pix *pix, float factor) {
+  PIX *src = pix;
+  if (pixGetColormap(pix) != NULL) {
+    src = pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+    if (src == NULL) return NULL;
+  } else {
+    src = pixClone(pix);
+  }
+  PIX *out = pixScale(src, factor, factor);
+  pixDestroy(&src);
+  if (out != NULL) {
+    int res = pixGetXRes(pix);
+    if (res > 0) pixSetResolution(out, (int)(res * factor + 0.5), (int)(res * factor + 0.5));
+  }
+  return out;
+}
+
+static PIX *no_cmap(PIX *pix) {
+  if (pixGetColormap(pix) != NULL) return pixRemoveColormap(pix, REMOVE_CMAP_BASED_ON_SRC);
+  return pixClone(pix);
+}
+
+eo_pix *eo_pix_rotate_angle(eo_pix *pix, float deg) {
+  PIX *src = no_cmap(pix);
+  if (src == NULL) return NULL;
+  PIX *out = pixRotate(src, deg * 3.14159265358979f / 180.0f, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+  pixDestroy(&src);
+  return out;
+}
+
+eo_pix *eo_pix_deskew(eo_pix *pix, float *angle, float *conf) {
+  *angle = 0;
+  *conf = 0;
+  PIX *src = no_cmap(pix);
+  if (src == NULL) return NULL;
+  float a = 0, c = 0;
+  // Find the skew on a binarised copy, then turn the original pixels.
+  PIX *bin = pixConvertTo1(src, 160);
+  int found = bin != NULL && pixFindSkew(bin, &a, &c) == 0;
+  pixDestroy(&bin);
+  // Leptonica's minimum confidence for a skew measurement is 3.
+  if (!found || c < 3.0f || (a < 0.05f && a > -0.05f)) {
+    return src;
+  }
+  // pixFindSkew gives the angle the text lines make; turning by it makes them level.
+  PIX *out = pixRotate(src, a * 3.14159265358979f / 180.0f, L_ROTATE_AREA_MAP, L_BRING_IN_WHITE, 0, 0);
+  pixDestroy(&src);
+  if (out == NULL) return NULL;
+  *angle = a;
+  *conf = c;
+  return out;
 }
 
 eo_pix *eo_pix_crop(eo_pix *pix, int x, int y, int w, int h, int border) {

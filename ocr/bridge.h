@@ -14,6 +14,13 @@ void eo_pix_free(eo_pix *pix);
 void eo_pix_info(eo_pix *pix, int *w, int *h, int *depth, int *xres);
 void eo_pix_set_res(eo_pix *pix, int res);
 eo_pix *eo_pix_rotate(eo_pix *pix, int quads);
+eo_pix *eo_pix_scale(eo_pix *pix, float factor);
+// eo_pix_rotate_angle turns the image by deg degrees about its centre (clockwise positive),
+// keeping its size and bringing in white.
+eo_pix *eo_pix_rotate_angle(eo_pix *pix, float deg);
+// eo_pix_deskew finds the skew of text lines and returns the image turned straight;
+// *angle is the rotation applied (degrees, clockwise positive), *conf the confidence.
+eo_pix *eo_pix_deskew(eo_pix *pix, float *angle, float *conf);
 eo_pix *eo_pix_crop(eo_pix *pix, int x, int y, int w, int h, int border);
 // eo_pix_write encodes the image (format: Leptonica IFF_*); free *out with eo_free.
 int eo_pix_write(eo_pix *pix, int format, unsigned char **out, size_t *size);

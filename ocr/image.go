@@ -126,6 +126,64 @@ func (im *Image) Rotate(quarters int) (*Image, error) {
 	return out, err
 }
 
+// Scale returns a copy resized by factor (e.g. 2 doubles width and height); the resolution
+// scales with it.
+func (im *Image) Scale(factor float64) (*Image, error) {
+	if factor <= 0 || factor > 16 {
+		return nil, fmt.Errorf("scale by %g: out of range", factor)
+	}
+	var out *Image
+	err := im.use(func(p *C.eo_pix) error {
+		r := C.eo_pix_scale(p, C.float(factor))
+		if r == nil {
+			return fmt.Errorf("scale by %g: leptonica failed", factor)
+		}
+		out = wrap(r)
+		return nil
+	})
+	return out, err
+}
+
+// RotateAngle returns a copy turned by deg degrees about its centre, clockwise positive, of
+// the same size, with white brought in at the corners.
+func (im *Image) RotateAngle(deg float64) (*Image, error) {
+	var out *Image
+	err := im.use(func(p *C.eo_pix) error {
+		r := C.eo_pix_rotate_angle(p, C.float(deg))
+		if r == nil {
+			return fmt.Errorf("rotate by %g°: leptonica failed", deg)
+		}
+		out = wrap(r)
+		return nil
+	})
+	if err == nil && out.dpi <= 0 && im.dpi > 0 {
+		out.SetDPI(im.dpi)
+	}
+	return out, err
+}
+
+// Deskew measures the slant of the text lines (Leptonica's skew search, ±7°) and returns a
+// copy turned straight, with the rotation applied in degrees (clockwise positive, as in
+// RotateAngle). When no skew is found, or it is below 0.05°, the copy is unturned and the
+// angle 0.
+func (im *Image) Deskew() (*Image, float64, error) {
+	var out *Image
+	var angle float64
+	err := im.use(func(p *C.eo_pix) error {
+		var a, c C.float
+		r := C.eo_pix_deskew(p, &a, &c)
+		if r == nil {
+			return errors.New("deskew: leptonica failed")
+		}
+		out, angle = wrap(r), float64(a)
+		return nil
+	})
+	if err == nil && out.dpi <= 0 && im.dpi > 0 {
+		out.SetDPI(im.dpi)
+	}
+	return out, angle, err
+}
+
 // Crop returns the part of the image inside r (clipped to the image), with a white margin of
 // border pixels around it (0 for none).
 func (im *Image) Crop(r image.Rectangle, border int) (*Image, error) {

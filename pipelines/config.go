@@ -45,10 +45,6 @@ type Config struct {
 	FiguresPerShard int `yaml:"figures_per_shard"`
 	// Incremental skips documents already in the latest committed version.
 	Incremental bool `yaml:"incremental"`
-	// OCR runs Tesseract on pages without a text layer.
-	OCR bool `yaml:"ocr"`
-	// OCRLanguages are the Tesseract languages (e.g. eng, eng+deu).
-	OCRLanguages string `yaml:"ocr_languages"`
 	// RenderDPI is the resolution figure regions are rendered at.
 	RenderDPI int `yaml:"render_dpi"`
 	// Progress is the interval between progress lines (0 disables them).
@@ -80,8 +76,6 @@ var Usage = map[string]string{
 	"pages_per_range":         "pages per work item (documents are split into ranges of this many pages)",
 	"figures_per_shard":       "target number of figures per shard",
 	"incremental":             "skip documents already in the latest committed version",
-	"ocr":                     "run OCR (Tesseract) on pages without a text layer",
-	"ocr_languages":           "Tesseract languages for OCR",
 	"render_dpi":              "resolution of rendered figure crops",
 	"progress":                "interval between progress lines (0 disables)",
 	"s3_endpoint":             "S3 endpoint host:port or URL (default $AWS_ENDPOINT_URL_S3)",
@@ -110,8 +104,6 @@ func DefaultConfig() Config {
 		PagesPerRange:   8,
 		FiguresPerShard: 1000,
 		Incremental:     true,
-		OCR:             true,
-		OCRLanguages:    "eng",
 		RenderDPI:       150,
 		Progress:        2 * time.Second,
 		Params:          quality.DefaultParams(),

@@ -64,11 +64,8 @@ func init() {
 	register.DoFn5x0[context.Context, figItem, func(figItem), func(dedupItem), func(shards.Reject)](&filterFn{})
 	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
 	register.DoFn6x0[context.Context, string, func(*figItem) bool, func(*decision) bool, func(figItem), func(shards.Reject)](&joinFn{})
-	register.Function2x1(figureID, "", figItem{})
-	register.Function1x2(idOfFig, figItem{})
-	register.Function1x2(shaKey, "")
-	register.Function1x1(doneKey, "")
-	register.Function1x1(toDedupKey, dedupItem{})
+	register.Function1x2(idOfFig)
+	register.Function1x2(shaKey)
 	register.Emitter1[docRef]()
 	register.Emitter1[string]()
 	register.Emitter2[string, docItem]()
@@ -86,20 +83,11 @@ func init() {
 	register.Iter1[decision]()
 }
 
-// figureID keys a figure by its ID (used before the join with the dedup decisions).
-func figureID(_ string, f figItem) (string, figItem) { return f.ID, f }
-
 // idOfFig keys a figure by its ID.
 func idOfFig(f figItem) (string, figItem) { return f.ID, f }
 
 // shaKey is the identity on strings, as a named function for registration.
 func shaKey(s string) (string, bool) { return s, true }
-
-// doneKey marks a committed document sha256.
-func doneKey(s string) string { return s }
-
-// toDedupKey puts every dedup item under one key: deduplication is one global decision.
-func toDedupKey(d dedupItem) int { return 0 }
 
 // matchFn expands one input (file, directory, glob, s3:// prefix) into document URIs.
 type matchFn struct {
@@ -178,32 +166,13 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 // runs extract + layout (and OCR on scanned pages when configured), and emits figure records
 // with their rendered images, rejects, and a per-document result.
 type processFn struct {
-	S3        S3Settings `json:"s3"`
-	DPI       int        `json:"dpi"`
-	OCR       bool       `json:"ocr"`
-	OCRLangs  string     `json:"ocr_langs"`
-	stores    *stores
-	ocrEngine *scannedPages
+	S3     S3Settings `json:"s3"`
+	DPI    int        `json:"dpi"`
+	stores *stores
 }
 
-func (f *processFn) Setup() error {
-	f.stores = newStores(f.S3)
-	if f.OCR {
-		sp, err := newScannedPages(f.OCRLangs, f.DPI)
-		if err != nil {
-			return fmt.Errorf("ocr: %w", err)
-		}
-		f.ocrEngine = sp
-	}
-	return nil
-}
-
-func (f *processFn) Teardown() {
-	f.stores.close()
-	if f.ocrEngine != nil {
-		f.ocrEngine.close()
-	}
-}
+func (f *processFn) Setup()    { f.stores = newStores(f.S3) }
+func (f *processFn) Teardown() { f.stores.close() }
 
 // rejectReason maps an extract error to a reject reason.
 func rejectReason(err error) string {
@@ -219,7 +188,7 @@ func rejectReason(err error) string {
 }
 
 func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(figItem), reject func(shards.Reject), result func(docResult)) error {
-	res, err := processDocument(ctx, f.stores, w, f.DPI, f.ocrEngine, emit, reject)
+	res, err := processDocument(ctx, f.stores, w, f.DPI, emit, reject)
 	if err != nil {
 		return err
 	}
@@ -228,7 +197,7 @@ func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(fi
 }
 
 // processDocument is the body of processFn, shared with the plain-loop benchmark.
-func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
+func processDocument(ctx context.Context, st *stores, w workItem, dpi int, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
 	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
 	rej := func(r shards.Reject) {
 		mRejects.Inc(ctx, 1)
@@ -261,11 +230,10 @@ func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *s
 	}
 	defer doc.Close()
 	res.Pages = doc.NumPages()
+	// Tables are always detected and emitted so that the table filter counts them.
 	opts := layout.Options{DPI: dpi, Render: true, Tables: true, URI: w.URI}
-	if sp != nil {
-		opts.Scanned = sp.figures
-	}
-	figs, rejects, err := layout.Process(ctx, doc, opts)
+	lr, err := layout.Process(ctx, doc, opts)
+	figs, rejects := lr.Figures, lr.Rejects
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("%s: %w", w.URI, err)

@@ -182,7 +182,7 @@ type Source struct {
 	Tasks []Task
 	Seed  uint64
 	// Pos counts the tasks handed out so far.
-	Pos int
+	Pos  int
 	perm []int
 	ep   int
 }

@@ -45,6 +45,7 @@ GRPO/DAPO.`,
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	root.AddCommand(
 		newPDFCmd(),
+		newTrainCmd(),
 	)
 	return root
 }

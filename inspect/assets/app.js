@@ -96,10 +96,12 @@
   }
   function $(id) { return document.getElementById(id); }
   function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
+  function plural(n, w) { return fmt(n) + ' ' + w + (n === 1 ? '' : 's'); }
   function fmt(n) { return n == null ? '–' : Number(n).toLocaleString('en-US'); }
   function pct(x) { return x == null ? '–' : (100 * x).toFixed(x < 0.1 && x > 0 ? 1 : 0) + '%'; }
   function setState(view, st) {
     E.state = st;
+    if (st === 'ready' && window.performance && performance.mark) performance.mark('eosin:ready:' + view);
     document.documentElement.setAttribute('data-view', view);
     document.documentElement.setAttribute('data-state', st);
   }
@@ -143,6 +145,7 @@
   function route() {
     var r = parseHash();
     var seq = ++routeSeq;
+    E.routes = seq;
     var top = r.path.split('/')[0];
     var tab = top === 'figure' ? 'figures' : top;
     Array.prototype.forEach.call(document.querySelectorAll('.view'), function (v) { v.hidden = true; });
@@ -226,7 +229,7 @@
       tile('Figures', fmt(T.figures), T.withSubfig ? fmt(T.withSubfig) + ' multi-panel · ' + fmt(T.subfigures) + ' panels' : null),
       tile('OCR share', T.figures ? pct(T.ocrShare || 0) : '–', fmt(T.ocr) + ' figures' + (T.ocrConfidence ? ' · mean conf. ' + T.ocrConfidence : '')),
       tile('Flagged', fmt(T.flagged), T.figures ? pct(T.flagged / T.figures) + ' of figures' : null),
-      tile('Rejects', fmt(T.rejects), I.reasons.length ? I.reasons.length + ' reasons' : null),
+      tile('Rejects', fmt(T.rejects), I.reasons.length ? plural(I.reasons.length, 'reason') : null),
       tile('Dedup removals', fmt(T.dedup)),
       tile('CoT samples', fmt(T.samples), T.samples ? fmt(T.kept) + ' kept' : null));
     el.appendChild(tiles);
@@ -261,7 +264,7 @@
       tbody.appendChild(h('tr', null,
         h('td', { class: 'doc' }, h('a', { href: hashOf('figures', { doc: x.k }), text: docName(d), title: d.uri || '' }),
           d.note ? h('div', { class: 'muted small', text: d.note }) : null),
-        h('td', { class: 'num' }, h('div', { class: 'cellbar' }, h('span', { style: 'width:' + (100 * d.figures / maxFig).toFixed(1) + '%' })), fmt(d.figures)),
+        h('td', { class: 'num' }, h('div', { class: 'cellbar' }, h('span', { style: 'width:' + (100 * d.figures / maxFig).toFixed(1) + '%' })), h('span', { class: 'cellnum', text: fmt(d.figures) })),
         h('td', { class: 'num', text: fmt(d.pages) }),
         h('td', { class: 'num', text: d.figures ? pct(d.ocr / d.figures) : '–' }),
         h('td', { class: 'num', text: fmt(d.flagged) }),
@@ -588,6 +591,10 @@
     var o = opt.trim().toLowerCase(), bare = o.replace(/^[a-z][.):]\s*/, '');
     return a === L || a.indexOf(L + '.') === 0 || a.indexOf(L + ')') === 0 || a.indexOf('(' + L + ')') === 0 || a === o || a === bare;
   }
+  // lettered reports whether every option already starts with its letter ("A. …").
+  function lettered(opts) {
+    return opts.every(function (o, k) { return new RegExp('^\\(?' + optionLetter(k) + '[.):]\\s', 'i').test(o.trim() + ' '); });
+  }
   function showSamples(p, seq) {
     var el = clear($('view-samples'));
     el.hidden = false;
@@ -660,10 +667,10 @@
         h('div', { class: 'sample-text' },
           (x.msgs || []).length && !x.problem ? (x.msgs || []).map(function (m) { return h('div', { class: 'msg ' + m.role }, h('span', { class: 'role', text: m.role }), h('div', { text: m.content })); }) : null,
           x.problem ? [h('h4', { text: 'Question' }), h('p', { class: 'problem', text: x.problem })] : null,
-          x.options && x.options.length ? h('ol', { class: 'options', type: 'A' }, x.options.map(function (o, k) {
+          x.options && x.options.length ? h('ol', { class: 'options' + (lettered(x.options) ? ' lettered' : ''), type: 'A' }, x.options.map(function (o, k) {
             return h('li', { class: isCorrect(o, k, x.answer) ? 'correct' : '', text: o });
           })) : null,
-          x.think ? h('details', { class: 'think' }, h('summary', { text: 'Reasoning (' + fmt(x.think.length) + ' characters)' }), h('div', { class: 'think-body', text: x.think })) : null,
+          x.think ? h('details', { class: 'think', open: x.think.length < 1500 }, h('summary', { text: 'Reasoning (' + fmt(x.think.length) + ' characters)' }), h('div', { class: 'think-body', text: x.think })) : null,
           h('div', { class: 'answers' },
             h('div', null, h('span', { class: 'k', text: 'Model answer' }), h('span', { class: 'v', text: x.final || '–' })),
             h('div', null, h('span', { class: 'k', text: 'Reference' }), h('span', { class: 'v', text: x.answer || '–' }))),

@@ -2,9 +2,21 @@
 # Installs what the shards tests use to check compatibility with real readers and servers:
 #   - versitygw (S3-compatible server, posix backend) via `go install`, into $(go env GOPATH)/bin
 #   - DuckDB for node (@duckdb/node-api + linux-x64 bindings) into testdata/cache/node-shards
-# python3-zstd comes from 00-apt.sh. Idempotent and quick when everything is present.
+#   - python3-zstd (from 00-apt.sh), python3-xxhash and python3-pil for the MDS checks
+# Idempotent and quick when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+
+missing=()
+for p in python3-zstd python3-xxhash python3-pil; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
 VERSITYGW_VERSION=v1.8.0
 gobin="$(go env GOBIN)"; [ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"

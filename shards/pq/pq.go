@@ -213,6 +213,8 @@ func (r *Reader[T]) Next() (row T, err error) {
 			err = fmt.Errorf("parquet: malformed data: %v", p)
 		}
 	}()
+	var zero T
+	r.buf[0] = zero
 	n, err := r.r.Read(r.buf)
 	if n == 1 {
 		return r.buf[0], nil

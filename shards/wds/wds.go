@@ -125,8 +125,41 @@ type ReaderOptions struct {
 	AnyKeys bool
 }
 
+// tailReader remembers the last 1024 bytes read through it, to check that an archive ends
+// with the two zero blocks (archive/tar treats a stream cut at a member boundary as a clean end).
+type tailReader struct {
+	r    io.Reader
+	tail [1024]byte
+	n    int64
+}
+
+func (t *tailReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if n >= len(t.tail) {
+		copy(t.tail[:], p[n-len(t.tail):n])
+	} else if n > 0 {
+		copy(t.tail[:], t.tail[n:])
+		copy(t.tail[len(t.tail)-n:], p[:n])
+	}
+	t.n += int64(n)
+	return n, err
+}
+
+func (t *tailReader) endsWithZeroBlocks() bool {
+	if t.n < int64(len(t.tail)) {
+		return false
+	}
+	for _, b := range t.tail {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Reader reads samples from a tar shard, grouping adjacent members by key.
 type Reader struct {
+	tail    *tailReader
 	tr      *tar.Reader
 	opts    ReaderOptions
 	pending *Sample
@@ -140,7 +173,8 @@ func NewReader(r io.Reader, opts ReaderOptions) *Reader {
 	if opts.MaxMemberSize <= 0 {
 		opts.MaxMemberSize = 1 << 30
 	}
-	return &Reader{tr: tar.NewReader(r), opts: opts, seen: map[string]bool{}}
+	t := &tailReader{r: r}
+	return &Reader{tail: t, tr: tar.NewReader(t), opts: opts, seen: map[string]bool{}}
 }
 
 // unsafeName reports names that could point outside an extraction directory.
@@ -156,8 +190,8 @@ func unsafeName(name string) bool {
 	return false
 }
 
-// Next returns the next sample, or io.EOF after the last one. A malformed shard gives an
-// error naming the member at fault; a key that appears in two separate runs (members not
+// Next returns the next sample, or io.EOF after the last one. A malformed or truncated shard
+// (including one cut at a member boundary) gives an error naming the member at fault; a key that appears in two separate runs (members not
 // adjacent) or an extension repeated within a sample is an error.
 func (r *Reader) Next() (*Sample, error) {
 	if r.err != nil {
@@ -165,6 +199,9 @@ func (r *Reader) Next() (*Sample, error) {
 	}
 	for {
 		hdr, err := r.tr.Next()
+		if err == io.EOF && !r.tail.endsWithZeroBlocks() {
+			err = fmt.Errorf("archive ends after %d bytes without its end-of-archive blocks (truncated shard?)", r.tail.n)
+		}
 		if err == io.EOF {
 			out := r.pending
 			r.pending = nil
@@ -173,6 +210,9 @@ func (r *Reader) Next() (*Sample, error) {
 				return nil, io.EOF
 			}
 			return out, nil
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("%w (truncated shard?)", err)
 		}
 		if err != nil {
 			r.err = fmt.Errorf("tar member %d: %w", r.members+1, err)

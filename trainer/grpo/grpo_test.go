@@ -124,7 +124,7 @@ func TestAggregationModes(t *testing.T) {
 		agg          Agg
 		loss, g1, g2 float64
 	}{
-		{TokenMean, (-3 + 1) / 5.0, -1 / 5.0, 0.5 / 5},           // N_tok = 5
+		{TokenMean, (-3 + 1) / 5.0, -1 / 5.0, 0.5 / 5},              // N_tok = 5
 		{SeqMeanTokenMean, 0.5 * (-3/3.0 + 1/2.0), -1 / 6.0, 0.125}, // (1/B) Σ_i mean_i
 		{SeqMeanTokenSum, 0.5 * (-3 + 1), -0.5, 0.25},
 		{DrGRPO, (-3 + 1) / (2 * 4.0), -1 / 8.0, 0.5 / 8}, // B·L_max = 2·4

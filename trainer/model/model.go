@@ -89,10 +89,10 @@ type layerActs[T Float] struct {
 
 // Acts holds what the forward pass saves for the backward pass.
 type Acts[T Float] struct {
-	batch          *Batch
-	cos, sin       []T
-	layers         []layerActs[T]
-	xf, rstdF, nF  []T
+	batch         *Batch
+	cos, sin      []T
+	layers        []layerActs[T]
+	xf, rstdF, nF []T
 	// Logits are [N, vocab]: row i predicts the token after IDs[i].
 	Logits []T
 }

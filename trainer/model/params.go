@@ -82,6 +82,9 @@ func NewParams[T Float](cfg Config) *Params[T] {
 	return p
 }
 
+// View returns the slice of tensor k (an index into Tensors).
+func (p *Params[T]) View(k int) []T { return p.view(k) }
+
 func (p *Params[T]) view(k int) []T {
 	t := p.Tensors[k]
 	return p.Data[t.Offset : t.Offset+t.Len() : t.Offset+t.Len()]
@@ -148,7 +151,7 @@ func isNorm(name string) bool {
 
 func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
-// Tensors converts the parameters to safetensors tensors of dtype dt with HF names.
+// SafeTensors converts the parameters to safetensors tensors of dtype dt with HF names.
 func (p *Params[T]) SafeTensors(dt safetensors.DType) ([]*safetensors.Tensor, error) {
 	out := make([]*safetensors.Tensor, 0, len(p.Tensors))
 	for k, t := range p.Tensors {

@@ -85,7 +85,7 @@ func TestParseRejects(t *testing.T) {
 		"short":        good[:4],
 		"header past":  append([]byte{0xff, 0xff, 0, 0, 0, 0, 0, 0}, good[8:]...),
 		"truncated":    good[:len(good)-2],
-		"bad json":     append(append([]byte{2, 0, 0, 0, 0, 0, 0, 0}), '{', '['),
+		"bad json":     append([]byte{2, 0, 0, 0, 0, 0, 0, 0}, '{', '['),
 		"shape/offset": []byte("\x3b\x00\x00\x00\x00\x00\x00\x00" + `{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}    ` + "\x00\x00\x00\x00\x00\x00\x00\x00"),
 	}
 	for name, b := range bad {

@@ -1,0 +1,389 @@
+// Package cot generates chain-of-thought samples from figure–caption pairs with a model server
+// speaking the OpenAI chat-completions protocol, then parses, verifies and filters them into
+// SFT and RL samples. Every pair ends as samples or as rejects with a reason.
+package cot
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// ChatMessage is one message of a chat-completions request. Content is a string or a list of
+// ContentPart (text and image_url parts).
+type ChatMessage struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"`
+}
+
+// ContentPart is one part of a multimodal message.
+type ContentPart struct {
+	Type     string    `json:"type"` // text | image_url
+	Text     string    `json:"text,omitempty"`
+	ImageURL *ImageURL `json:"image_url,omitempty"`
+}
+
+// ImageURL carries an image, here always as a data URL.
+type ImageURL struct {
+	URL string `json:"url"`
+}
+
+// ChatRequest is a chat-completions request body.
+type ChatRequest struct {
+	Model       string        `json:"model"`
+	Messages    []ChatMessage `json:"messages"`
+	N           int           `json:"n,omitempty"`
+	Temperature *float64      `json:"temperature,omitempty"`
+	TopP        *float64      `json:"top_p,omitempty"`
+	MaxTokens   int           `json:"max_tokens,omitempty"`
+	Seed        *int64        `json:"seed,omitempty"`
+}
+
+// ChatChoice is one generated sample.
+type ChatChoice struct {
+	Index   int `json:"index"`
+	Message struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	} `json:"message"`
+	FinishReason string `json:"finish_reason"`
+}
+
+// ChatResponse is a chat-completions response body.
+type ChatResponse struct {
+	ID      string       `json:"id"`
+	Model   string       `json:"model"`
+	Choices []ChatChoice `json:"choices"`
+	Usage   struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	// BaseURL is the server's API root, e.g. http://localhost:8000/v1; "/chat/completions" is
+	// appended.
+	BaseURL string
+	// APIKeyEnv names the environment variable holding the API key (default OPENAI_API_KEY);
+	// no key, no Authorization header.
+	APIKeyEnv string
+	// Concurrency bounds the requests in flight (default 16).
+	Concurrency int
+	// Timeout bounds one attempt (default 120 s).
+	Timeout time.Duration
+	// MaxAttempts bounds attempts per request, the first included (default 6).
+	MaxAttempts int
+	// BackoffBase and BackoffMax shape the jittered exponential backoff (defaults 500 ms, 30 s).
+	BackoffBase, BackoffMax time.Duration
+	// MaxRetryAfter caps how long a Retry-After header may make a request wait (default 5 min).
+	MaxRetryAfter time.Duration
+	// CacheDir holds responses keyed by the request's hash; empty disables the cache.
+	CacheDir string
+	// Log receives retry and cache messages (default slog.Default()).
+	Log *slog.Logger
+}
+
+func (c *ClientConfig) defaults() {
+	if c.APIKeyEnv == "" {
+		c.APIKeyEnv = "OPENAI_API_KEY"
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 120 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 6
+	}
+	if c.BackoffBase <= 0 {
+		c.BackoffBase = 500 * time.Millisecond
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 30 * time.Second
+	}
+	if c.MaxRetryAfter <= 0 {
+		c.MaxRetryAfter = 5 * time.Minute
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// ClientStats counts what a client did.
+type ClientStats struct {
+	Requests  int64 // Complete calls
+	CacheHits int64 // answered from the cache
+	Attempts  int64 // HTTP attempts
+	Retries   int64 // attempts after the first
+	Failures  int64 // requests that failed after all attempts
+}
+
+// Client sends chat-completions requests with bounded concurrency, retries and a cache.
+type Client struct {
+	cfg  ClientConfig
+	url  string
+	key  string
+	http *http.Client
+	sem  chan struct{}
+
+	requests, cacheHits, attempts, retries, failures atomic.Int64
+}
+
+// NewClient returns a client for cfg.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	cfg.defaults()
+	if cfg.BaseURL == "" {
+		return nil, errors.New("generator: no base URL")
+	}
+	if cfg.CacheDir != "" {
+		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("generator cache: %w", err)
+		}
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        cfg.Concurrency * 2,
+		MaxIdleConnsPerHost: cfg.Concurrency * 2,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &Client{
+		cfg:  cfg,
+		url:  strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions",
+		key:  os.Getenv(cfg.APIKeyEnv),
+		http: &http.Client{Transport: tr},
+		sem:  make(chan struct{}, cfg.Concurrency),
+	}, nil
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() ClientStats {
+	return ClientStats{Requests: c.requests.Load(), CacheHits: c.cacheHits.Load(), Attempts: c.attempts.Load(),
+		Retries: c.retries.Load(), Failures: c.failures.Load()}
+}
+
+// Concurrency returns the bound on requests in flight.
+func (c *Client) Concurrency() int { return c.cfg.Concurrency }
+
+// APIError is a non-2xx reply.
+type APIError struct {
+	Status     int
+	Body       string
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("generator: HTTP %d: %s", e.Status, truncate(e.Body, 200))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+// RequestKey is the cache key of a request: the sha256 of its JSON encoding.
+func RequestKey(req *ChatRequest) (string, []byte, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return "", nil, fmt.Errorf("generator: encoding request: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:]), body, nil
+}
+
+// Complete sends req and returns the response, from the cache when it holds one. Transient
+// failures (429, 5xx, 408, timeouts, connection errors, malformed bodies) are retried with
+// jittered exponential backoff, honouring Retry-After; others fail at once.
+func (c *Client) Complete(ctx context.Context, req *ChatRequest) (*ChatResponse, error) {
+	c.requests.Add(1)
+	key, body, err := RequestKey(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp, ok := c.cacheGet(key); ok {
+		c.cacheHits.Add(1)
+		return resp, nil
+	}
+	var lastErr error
+	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {
+		if attempt > 0 {
+			c.retries.Add(1)
+			wait := c.backoff(attempt, lastErr)
+			c.cfg.Log.Debug("generator retry", "attempt", attempt+1, "wait", wait, "err", lastErr)
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(wait):
+			}
+		}
+		resp, raw, err := c.attempt(ctx, body)
+		if err == nil {
+			c.cachePut(key, raw)
+			return resp, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		lastErr = err
+		if !retryable(err) {
+			break
+		}
+	}
+	c.failures.Add(1)
+	return nil, lastErr
+}
+
+func (c *Client) attempt(ctx context.Context, body []byte) (*ChatResponse, []byte, error) {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	defer func() { <-c.sem }()
+	c.attempts.Add(1)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, fmt.Errorf("generator: %w", err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if c.key != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	hresp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, nil, &transientError{err}
+	}
+	defer hresp.Body.Close()
+	raw, err := io.ReadAll(hresp.Body)
+	if err != nil {
+		return nil, nil, &transientError{fmt.Errorf("reading response: %w", err)}
+	}
+	if hresp.StatusCode/100 != 2 {
+		return nil, nil, &APIError{Status: hresp.StatusCode, Body: string(raw), RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"))}
+	}
+	var resp ChatResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		return nil, nil, &transientError{fmt.Errorf("decoding response: %w", err)}
+	}
+	if len(resp.Choices) == 0 {
+		return nil, nil, &transientError{errors.New("response has no choices")}
+	}
+	return &resp, raw, nil
+}
+
+// transientError marks failures worth retrying that carry no HTTP status.
+type transientError struct{ err error }
+
+func (e *transientError) Error() string { return "generator: " + e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.Status == http.StatusTooManyRequests || api.Status == http.StatusRequestTimeout ||
+			api.Status == http.StatusConflict || api.Status >= 500
+	}
+	var tr *transientError
+	return errors.As(err, &tr)
+}
+
+// backoff is the wait before attempt n (n ≥ 1): Retry-After when the server sent one (capped
+// at MaxRetryAfter), else full jitter over BackoffBase·2^(n−1) capped at BackoffMax.
+func (c *Client) backoff(n int, lastErr error) time.Duration {
+	var api *APIError
+	if errors.As(lastErr, &api) && api.RetryAfter > 0 {
+		return min(api.RetryAfter, c.cfg.MaxRetryAfter)
+	}
+	ceil := c.cfg.BackoffBase << min(n-1, 20)
+	if ceil <= 0 || ceil > c.cfg.BackoffMax {
+		ceil = c.cfg.BackoffMax
+	}
+	return ceil/2 + rand.N(ceil/2+1)
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+func (c *Client) cachePath(key string) string {
+	return filepath.Join(c.cfg.CacheDir, key[:2], key+".json")
+}
+
+func (c *Client) cacheGet(key string) (*ChatResponse, bool) {
+	if c.cfg.CacheDir == "" {
+		return nil, false
+	}
+	raw, err := os.ReadFile(c.cachePath(key))
+	if err != nil {
+		return nil, false
+	}
+	var resp ChatResponse
+	if err := json.Unmarshal(raw, &resp); err != nil || len(resp.Choices) == 0 {
+		c.cfg.Log.Warn("generator cache: ignoring unreadable entry", "key", key, "err", err)
+		return nil, false
+	}
+	return &resp, true
+}
+
+// cachePut stores a response atomically (temporary file, then rename), so a crash never
+// leaves a half-written entry.
+func (c *Client) cachePut(key string, raw []byte) {
+	if c.cfg.CacheDir == "" {
+		return
+	}
+	p := c.cachePath(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		c.cfg.Log.Warn("generator cache", "err", err)
+		return
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		c.cfg.Log.Warn("generator cache", "err", err)
+		return
+	}
+	_, werr := tmp.Write(raw)
+	cerr := tmp.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(tmp.Name())
+		c.cfg.Log.Warn("generator cache: write failed", "err", errors.Join(werr, cerr))
+		return
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		c.cfg.Log.Warn("generator cache", "err", err)
+	}
+}

@@ -1,0 +1,164 @@
+package cot
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func testClient(t testing.TB, url string, cacheDir string) *Client {
+	t.Helper()
+	c, err := NewClient(ClientConfig{BaseURL: url, Concurrency: 8, Timeout: 300 * time.Millisecond, MaxAttempts: 4,
+		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func genRequest(caption string) *ChatRequest {
+	return &ChatRequest{Model: "fake", N: 2, Messages: []ChatMessage{{Role: "user", Content: []ContentPart{
+		{Type: "image_url", ImageURL: &ImageURL{URL: "data:image/png;base64,AAAA"}},
+		{Type: "text", Text: "Figure 1 caption: " + caption + "\nWrite one multiple-choice question. Reply in exactly this structure"}}}}}
+}
+
+func TestClientFaults(t *testing.T) {
+	fm := newFakeModel(300 * time.Millisecond)
+	defer fm.Close()
+	caption := "Photomicrograph of melanoma in the skin, showing atypical melanocytes with prominent nucleoli."
+	tests := []struct {
+		fault       string
+		wantErr     int // HTTP status of the final error, 0: success
+		wantRetries int64
+		minElapsed  time.Duration
+	}{
+		{"", 0, 0, 0},
+		{"429", 0, 1, 900 * time.Millisecond}, // Retry-After: 1 honoured
+		{"500", 0, 2, 0},
+		{"slow", 0, 1, 300 * time.Millisecond},
+		{"truncated", 0, 1, 0},
+		{"drop", 0, 1, 0},
+		{"always500", 500, 3, 0},
+		{"badreq", 400, 0, 0},
+	}
+	for _, tc := range tests {
+		t.Run("fault="+tc.fault, func(t *testing.T) {
+			c := testClient(t, fm.URL(), "")
+			cap := caption
+			if tc.fault != "" {
+				cap += " [fault:" + tc.fault + "]"
+			}
+			start := time.Now()
+			resp, err := c.Complete(context.Background(), genRequest(cap))
+			el := time.Since(start)
+			st := c.Stats()
+			if tc.wantErr == 0 {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				if len(resp.Choices) != 2 {
+					t.Fatalf("%d choices", len(resp.Choices))
+				}
+				if _, perr := Parse(resp.Choices[1].Message.Content, "mcq"); perr != nil {
+					t.Fatalf("parse: %v", perr)
+				}
+			} else {
+				var api *APIError
+				if !errors.As(err, &api) || api.Status != tc.wantErr {
+					t.Fatalf("error %v, want HTTP %d", err, tc.wantErr)
+				}
+				if st.Failures != 1 {
+					t.Errorf("failures %d", st.Failures)
+				}
+			}
+			if st.Retries != tc.wantRetries {
+				t.Errorf("retries %d, want %d", st.Retries, tc.wantRetries)
+			}
+			if el < tc.minElapsed {
+				t.Errorf("took %v, want at least %v", el, tc.minElapsed)
+			}
+		})
+	}
+}
+
+func TestClientCache(t *testing.T) {
+	fm := newFakeModel(time.Second)
+	defer fm.Close()
+	dir := t.TempDir()
+	c := testClient(t, fm.URL(), dir)
+	req := genRequest("Photomicrograph of melanoma in the skin, showing atypical melanocytes with prominent nucleoli.")
+	r1, err := c.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fm.requests.Load()
+	c2 := testClient(t, fm.URL(), dir) // a new process would see the same directory
+	r2, err := c2.Complete(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fm.requests.Load() != before || c2.Stats().CacheHits != 1 {
+		t.Fatalf("second request reached the server (%d → %d), hits %d", before, fm.requests.Load(), c2.Stats().CacheHits)
+	}
+	if r1.Choices[0].Message.Content != r2.Choices[0].Message.Content {
+		t.Fatal("cached response differs")
+	}
+	// a corrupt entry is ignored and replaced
+	key, _, _ := RequestKey(req)
+	p := filepath.Join(dir, key[:2], key+".json")
+	if err := os.WriteFile(p, []byte(`{"choices":[{"mess`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.Complete(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if fm.requests.Load() != before+1 {
+		t.Fatal("corrupt cache entry was used")
+	}
+	// the API key travels as a bearer token
+	t.Setenv("EOSIN_TEST_KEY", "sekrit")
+	c3, _ := NewClient(ClientConfig{BaseURL: fm.URL(), APIKeyEnv: "EOSIN_TEST_KEY"})
+	if c3.key != "sekrit" {
+		t.Fatalf("key %q", c3.key)
+	}
+}
+
+func TestParseRetryAfter(t *testing.T) {
+	tests := map[string]time.Duration{
+		"":     0,
+		"3":    3 * time.Second,
+		"0.5":  500 * time.Millisecond,
+		"-1":   0,
+		"soon": 0,
+		time.Now().Add(time.Hour).UTC().Format(http.TimeFormat): time.Hour,
+	}
+	for in, want := range tests {
+		got := parseRetryAfter(in)
+		if want == time.Hour {
+			if got < 59*time.Minute || got > time.Hour {
+				t.Errorf("parseRetryAfter(%q) = %v", in, got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	c := testClient(t, "http://127.0.0.1:1", "")
+	for n := 1; n < 30; n++ {
+		d := c.backoff(n, errors.New("x"))
+		if d < 0 || d > c.cfg.BackoffMax {
+			t.Fatalf("backoff(%d) = %v", n, d)
+		}
+	}
+	if d := c.backoff(1, &APIError{Status: 429, RetryAfter: time.Hour}); d != c.cfg.MaxRetryAfter {
+		t.Fatalf("Retry-After cap: %v", d)
+	}
+}

@@ -1,0 +1,395 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/eosinlab/eosin/layout/caption"
+	"github.com/eosinlab/eosin/ocr"
+)
+
+// Tuning of the page analysis, as fractions of the page height H (pixels) unless noted.
+const (
+	minWorkDPI     = 150   // images below this resolution are enlarged for analysis
+	clusterGap     = 0.015 // graphic blocks closer than this form one figure
+	captionReach   = 0.12  // a caption starts at most this far from its figure
+	smallBlockH    = 0.06  // text blocks up to this tall (and ≤ 3 lines) can be figure labels
+	maxProbeBlocks = 4     // text blocks probed for a caption on each side of a figure
+	maxProbeLines  = 3     // lines probed per block
+	maxCaptionLine = 15    // caption lines read at most
+	probeWidthEm   = 12    // a probe reads this many line heights from the start of a line
+)
+
+// Analyze finds the figures of one page image: orientation, layout analysis, figure regions,
+// caption probes, caption OCR. Boxes in the result are pixels of Result.Upright.
+func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) {
+	b := img.Bounds()
+	res := &Result{w: b.Dx(), h: b.Dy(), scale: 1}
+	if b.Dx() < 32 || b.Dy() < 32 {
+		return nil, fmt.Errorf("page image %dx%d: too small", b.Dx(), b.Dy())
+	}
+	err := s.pool.Do(ctx, func(e *ocr.Engine) error {
+		work := img
+		if dpi := img.DPI(); dpi > 0 && dpi < minWorkDPI {
+			f := float64((minWorkDPI+dpi-1)/dpi) // integral factors keep pixels sharp
+			sc, err := img.Scale(f)
+			if err != nil {
+				return err
+			}
+			work, res.scale, res.owned = sc, f, true
+		}
+		up, o, err := e.Upright(ctx, work, s.opts.MinOrientationConf)
+		res.Orientation = o
+		switch {
+		case err == nil && up != work:
+			if res.owned {
+				work.Close()
+			}
+			work, res.owned, res.Rotated = up, true, o.Rotate
+		case err != nil && !errors.Is(err, ocr.ErrNoOSD) && ctx.Err() == nil:
+			// Too little text to tell: analyse the page as it is.
+			res.Orientation = ocr.Orientation{}
+		case err != nil && ctx.Err() != nil:
+			return ctx.Err()
+		}
+		// Text lines must be level for line regions to hold one line each.
+		straight, angle, err := work.Deskew()
+		if err != nil {
+			return err
+		}
+		if angle != 0 {
+			if res.owned {
+				work.Close()
+			}
+			work, res.owned, res.Skew = straight, true, angle
+		} else {
+			straight.Close()
+		}
+		res.Upright = work
+		lp, err := e.Layout(ctx, work, ocr.PSMAuto)
+		if err != nil {
+			return err
+		}
+		res.Layout = lp
+		return s.findFigures(ctx, e, res)
+	})
+	if err != nil {
+		if res.owned && res.Upright != nil {
+			res.Upright.Close()
+		}
+		return nil, err
+	}
+	return res, nil
+}
+
+// cluster is a figure region under construction.
+type cluster struct {
+	box                  image.Rectangle
+	images, hl, vl, vtxt int
+	imageArea            int
+}
+
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
+
+// gap is the distance between two boxes (0 when they touch or overlap).
+func gap(a, b image.Rectangle) int {
+	dx := max(a.Min.X-b.Max.X, b.Min.X-a.Max.X, 0)
+	dy := max(a.Min.Y-b.Max.Y, b.Min.Y-a.Max.Y, 0)
+	return max(dx, dy)
+}
+
+// hOverlap is the horizontal overlap of two boxes relative to the narrower one.
+func hOverlap(a, b image.Rectangle) float64 {
+	o := min(a.Max.X, b.Max.X) - max(a.Min.X, b.Min.X)
+	w := min(a.Dx(), b.Dx())
+	if o <= 0 || w <= 0 {
+		return 0
+	}
+	return float64(o) / float64(w)
+}
+
+// inside is the share of a's area within b.
+func inside(a, b image.Rectangle) float64 {
+	if area(a) == 0 {
+		return 0
+	}
+	return float64(area(a.Intersect(b))) / float64(area(a))
+}
+
+// graphicClusters groups the page's picture-like blocks (images, rules, vertical text) into
+// figure regions and keeps those that look like figures.
+func graphicClusters(lp *ocr.Page) []cluster {
+	W, H := lp.Width, lp.Height
+	g := int(clusterGap * float64(H))
+	var cs []cluster
+	for _, b := range lp.Blocks {
+		c := cluster{box: b.Box}
+		switch {
+		case b.Type.IsImage():
+			c.images, c.imageArea = 1, area(b.Box)
+		case b.Type == ocr.BlockHLine:
+			c.hl = 1
+		case b.Type == ocr.BlockVLine:
+			c.vl = 1
+		case b.Type == ocr.BlockVerticalText:
+			c.vtxt = 1
+		default:
+			continue
+		}
+		cs = append(cs, c)
+	}
+	// Merge until no two clusters are within reach of each other.
+	for merged := true; merged; {
+		merged = false
+		for i := 0; i < len(cs); i++ {
+			for j := i + 1; j < len(cs); j++ {
+				if gap(cs[i].box, cs[j].box) > g {
+					continue
+				}
+				a, b := &cs[i], cs[j]
+				a.box = a.box.Union(b.box)
+				a.images += b.images
+				a.imageArea += b.imageArea
+				a.hl += b.hl
+				a.vl += b.vl
+				a.vtxt += b.vtxt
+				cs = slices.Delete(cs, j, j+1)
+				merged = true
+				j--
+			}
+		}
+	}
+	pageArea := W * H
+	var out []cluster
+	for _, c := range cs {
+		if c.box.Dx() < W/30 || c.box.Dy() < H/30 {
+			continue
+		}
+		a := area(c.box)
+		picture := c.images > 0 && c.imageArea >= pageArea/300
+		framed := c.hl > 0 && c.vl > 0 && a >= pageArea/50
+		drawn := c.hl+c.vl+c.vtxt+c.images >= 3 && a >= pageArea/50
+		if picture || framed || drawn {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].box.Min.Y < out[j].box.Min.Y })
+	return out
+}
+
+// probe is a caption opening found by reading the start of a line.
+type probe struct {
+	block, line int
+	m           caption.Match
+}
+
+// findFigures grows each graphic cluster over nearby small text blocks (axis labels, legends)
+// and looks for its caption below, then above it.
+func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) error {
+	lp := res.Layout
+	H := lp.Height
+	clusters := graphicClusters(lp)
+	var text []int // indexes of text blocks with lines
+	for i, b := range lp.Blocks {
+		if b.Type.IsText() && len(b.Lines) > 0 && (s.opts.Tables || b.Type != ocr.BlockTable) {
+			text = append(text, i)
+		}
+	}
+	usedCaption := map[int]int{} // text block index → figure index
+	reach := int(captionReach * float64(H))
+	for _, c := range clusters {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		box := c.box
+		// Text inside the region (tick labels, panel letters) belongs to it.
+		var below, above []int
+		for _, ti := range text {
+			tb := lp.Blocks[ti].Box
+			if inside(tb, box) > 0.5 || hOverlap(tb, box) == 0 {
+				continue
+			}
+			if tb.Min.Y >= box.Max.Y-H/100 {
+				below = append(below, ti)
+			} else if tb.Max.Y <= box.Min.Y+H/100 {
+				above = append(above, ti)
+			}
+		}
+		sort.Slice(below, func(i, j int) bool { return lp.Blocks[below[i]].Box.Min.Y < lp.Blocks[below[j]].Box.Min.Y })
+		sort.Slice(above, func(i, j int) bool { return lp.Blocks[above[i]].Box.Max.Y > lp.Blocks[above[j]].Box.Max.Y })
+
+		var found *probe
+		grown := box
+		for side, list := range [][]int{below, above} {
+			cur := box
+			for k, ti := range list {
+				if k >= maxProbeBlocks {
+					break
+				}
+				tb := lp.Blocks[ti]
+				d := tb.Box.Min.Y - cur.Max.Y
+				if side == 1 {
+					d = cur.Min.Y - tb.Box.Max.Y
+				}
+				if d > reach {
+					break
+				}
+				p, err := s.probeBlock(ctx, e, res, ti)
+				if err != nil {
+					return err
+				}
+				if p != nil {
+					if _, taken := usedCaption[ti]; !taken {
+						found = p
+					}
+					break
+				}
+				if len(tb.Lines) > 3 || tb.Box.Dy() > int(smallBlockH*float64(H)) {
+					break // body text: the figure ends here
+				}
+				cur = cur.Union(tb.Box) // a label of the figure
+			}
+			if found != nil {
+				grown = cur
+				break
+			}
+			if side == 0 {
+				grown = cur
+			}
+		}
+		if found == nil {
+			res.Regions = append(res.Regions, grown)
+			continue
+		}
+		f, err := s.readCaption(ctx, e, res, found)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			res.Regions = append(res.Regions, grown)
+			continue
+		}
+		if f.Kind == caption.Table && !s.opts.Tables {
+			continue
+		}
+		f.Box = grown
+		usedCaption[found.block] = len(res.Figures)
+		res.Figures = append(res.Figures, *f)
+	}
+	return nil
+}
+
+// probeBlock reads the start of the first lines of text block ti and reports a caption
+// opening.
+func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti int) (*probe, error) {
+	b := res.Layout.Blocks[ti]
+	var regions []image.Rectangle
+	for li, l := range b.Lines {
+		if li >= maxProbeLines {
+			break
+		}
+		h := l.Box.Dy()
+		r := l.Box.Inset(-max(2, h/6))
+		r.Max.X = min(r.Max.X, l.Box.Min.X+probeWidthEm*h)
+		regions = append(regions, r)
+	}
+	pages, err := e.RecognizeRegions(ctx, res.Upright, regions, ocr.PSMSingleLine)
+	if err != nil {
+		return nil, fmt.Errorf("caption probe: %w", err)
+	}
+	for li, p := range pages {
+		res.OCRRegions++
+		res.OCRPixels += area(regions[li])
+		slog.Debug("scan: caption probe", "region", regions[li], "text", p.Text())
+		if m, ok := caption.MatchLine(p.Text()); ok {
+			return &probe{block: ti, line: li, m: m}, nil
+		}
+	}
+	return nil, nil
+}
+
+// readCaption reads the caption that opens at the probed line: that line and the following
+// ones of its block, up to a paragraph gap.
+func (s *Scanner) readCaption(ctx context.Context, e *ocr.Engine, res *Result, p *probe) (*Figure, error) {
+	b := res.Layout.Blocks[p.block]
+	lines := b.Lines[p.line:]
+	// Stop at a gap clearly wider than the usual line spacing (the end of the paragraph).
+	if len(lines) > 2 {
+		var gaps []int
+		for i := 1; i < len(lines); i++ {
+			gaps = append(gaps, lines[i].Box.Min.Y-lines[i-1].Box.Max.Y)
+		}
+		sorted := slices.Clone(gaps)
+		slices.Sort(sorted)
+		med := sorted[len(sorted)/2]
+		for i, g := range gaps {
+			if g > med+max(med, lines[i].Box.Dy()/2) {
+				lines = lines[:i+1]
+				break
+			}
+		}
+	}
+	if len(lines) > maxCaptionLine {
+		lines = lines[:maxCaptionLine]
+	}
+	var box image.Rectangle
+	for _, l := range lines {
+		box = box.Union(l.Box)
+	}
+	pad := max(3, lines[0].Box.Dy()/4)
+	region := box.Inset(-pad)
+	pages, err := e.RecognizeRegions(ctx, res.Upright, []image.Rectangle{region}, ocr.PSMSingleBlock)
+	if err != nil {
+		return nil, fmt.Errorf("caption: %w", err)
+	}
+	res.OCRRegions++
+	res.OCRPixels += area(region)
+	pg := pages[0]
+	text := joinLines(pg)
+	m, ok := caption.MatchLine(text)
+	if !ok {
+		// The block read as a whole can differ from the probe; trust the probe's label.
+		m = p.m
+		text = strings.TrimSpace(p.m.Label + " " + text)
+	}
+	return &Figure{
+		Kind:       m.Kind,
+		CaptionBox: box,
+		Label:      m.Label,
+		Caption:    caption.Normalize(text),
+		Confidence: pg.MeanConfidence(),
+	}, nil
+}
+
+// joinLines joins OCR lines into running text, undoing end-of-line hyphenation.
+func joinLines(p *ocr.Page) string {
+	var sb strings.Builder
+	for _, b := range p.Blocks {
+		for _, l := range b.Lines {
+			t := strings.TrimSpace(l.Text)
+			if t == "" {
+				continue
+			}
+			s := sb.String()
+			switch {
+			case sb.Len() == 0:
+			case strings.HasSuffix(s, "-") && len(s) > 1 && isLower(t[0]):
+				str := strings.TrimSuffix(s, "-")
+				sb.Reset()
+				sb.WriteString(str)
+			default:
+				sb.WriteByte(' ')
+			}
+			sb.WriteString(t)
+		}
+	}
+	return sb.String()
+}
+
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }

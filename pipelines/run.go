@@ -1,0 +1,348 @@
+package pipelines
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/metricsx"
+	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/eosinlab/eosin/shards"
+	"github.com/eosinlab/eosin/shards/storage"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	// Runners and filesystems selectable with --runner.
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/s3"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/spark"
+	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
+)
+
+// Summary is the outcome of a build.
+type Summary struct {
+	// Version is the committed version ("" when nothing new was found).
+	Version string
+	// Location is the dataset prefix (output).
+	Location string
+	// Manifest is the committed manifest (nil when nothing new was found).
+	Manifest *shards.Manifest
+	// Counters are the Beam counters of namespace "eosin", summed over steps.
+	Counters map[string]int64
+	// Elapsed is the wall time of the pipeline run.
+	Elapsed time.Duration
+	// Runner names the runner used.
+	Runner string
+}
+
+// runMu serialises builds in one process: Beam's job options are process-wide flags.
+var runMu sync.Mutex
+
+// Run builds (or extends) the dataset described by cfg. Progress lines go to progress (nil:
+// none). It returns after the commit step has run; Summary.Version is the new LATEST.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
+	runMu.Lock()
+	defer runMu.Unlock()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	for i, in := range cfg.Inputs {
+		if strings.HasPrefix(in, "s3://") || strings.ContainsAny(in, "*?[") {
+			continue
+		}
+		abs, err := absPath(in)
+		if err != nil {
+			return nil, fmt.Errorf("input %s: %w", in, err)
+		}
+		cfg.Inputs[i] = abs
+	}
+	if !strings.HasPrefix(cfg.Output, "s3://") {
+		abs, err := absPath(cfg.Output)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Output = abs
+	}
+	s3 := S3Settings{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, Insecure: cfg.S3Insecure, CABundle: cfg.S3CABundle}
+	st, err := storage.Open(ctx, cfg.Output, s3.config())
+	if err != nil {
+		return nil, fmt.Errorf("output: %w", err)
+	}
+	defer st.Close()
+	p := plan{cfg: cfg, created: time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)}
+	if p.prevVersion, err = readLatest(ctx, st); err != nil {
+		return nil, err
+	}
+	if p.prevVersion != "" {
+		m, err := readManifest(ctx, st, p.prevVersion)
+		if err != nil {
+			return nil, fmt.Errorf("previous version (LATEST): %w", err)
+		}
+		if cfg.Incremental {
+			p.done = m.Documents
+		}
+	}
+	if p.version, err = newVersion(ctx, st, time.Now().UTC()); err != nil {
+		return nil, err
+	}
+	runner := strings.ToLower(cfg.Runner)
+	if runner == "" {
+		runner = "prism"
+	}
+	info, _ := json.Marshal(map[string]any{"runner": runner, "config": cfg})
+	p.runInfo = string(info)
+
+	pipe, s := beam.NewPipelineWithRoot()
+	buildGraph(s, p)
+
+	jobName := cfg.JobName
+	if jobName == "" {
+		jobName = "eosin-build-" + strings.ToLower(p.version)
+	}
+	endpoint := cfg.Endpoint
+	envType := cfg.EnvironmentType
+	execRunner := runner
+	if runner == "prism" && endpoint == "" {
+		// In-process prism, on a job server we start ourselves so that progress can be read
+		// from it while the job runs.
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		jctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		if _, err := prism.CreateJobServer(jctx, prism.Options{Port: port}); err != nil {
+			return nil, fmt.Errorf("start prism: %w", err)
+		}
+		endpoint = fmt.Sprintf("localhost:%d", port)
+		envType = "LOOPBACK"
+		execRunner = "universal"
+	}
+	opts := map[string]string{
+		"endpoint":           endpoint,
+		"environment_type":   envType,
+		"environment_config": cfg.EnvironmentConfig,
+		"worker_binary":      cfg.WorkerBinary,
+		"job_name":           jobName,
+	}
+	for k, v := range cfg.BeamOptions {
+		opts[k] = v
+	}
+	for k, v := range opts {
+		if err := flag.Set(k, v); err != nil {
+			return nil, fmt.Errorf("beam option %s: %w", k, err)
+		}
+	}
+	beam.Init()
+
+	slog.Info("corpus build", "version", p.version, "previous", p.prevVersion, "runner", runner, "endpoint", endpoint, "output", cfg.Output, "skip_documents", len(p.done))
+	start := time.Now()
+	pctx, stopProgress := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	if progress != nil && cfg.Progress > 0 && endpoint != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pollProgress(pctx, endpoint, jobName, cfg.Progress, start, progress)
+		}()
+	}
+	res, err := beam.Run(ctx, execRunner, pipe)
+	stopProgress()
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("build %s on %s: %w", p.version, runner, err)
+	}
+	sum := &Summary{Location: cfg.Output, Elapsed: time.Since(start), Runner: runner, Counters: map[string]int64{}}
+	if res != nil {
+		sum.Counters = counters(res.Metrics())
+	}
+	latest, err := readLatest(ctx, st)
+	if err != nil {
+		return sum, err
+	}
+	if latest == p.version {
+		sum.Version = latest
+		if sum.Manifest, err = readManifest(ctx, st, latest); err != nil {
+			return sum, err
+		}
+	} else if latest != p.prevVersion {
+		return sum, fmt.Errorf("after the build LATEST is %q, neither the new version %s nor the previous %q", latest, p.version, p.prevVersion)
+	}
+	return sum, nil
+}
+
+func absPath(p string) (string, error) {
+	if _, err := os.Stat(p); err != nil && !os.IsNotExist(err) {
+		return "", err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	if path.IsAbs(p) {
+		return path.Clean(p), nil
+	}
+	return path.Join(wd, p), nil
+}
+
+// newVersion names a new version after the UTC time, adding a suffix when that name is
+// already taken (even by an uncommitted, crashed build: its objects are never reused).
+func newVersion(ctx context.Context, st storage.Store, now time.Time) (string, error) {
+	base := now.Format("20060102T150405Z")
+	entries, err := st.List(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("list %s: %w", st, err)
+	}
+	taken := map[string]bool{}
+	for _, e := range entries {
+		taken[e.Key] = true
+	}
+	v := base
+	for i := 2; taken[v]; i++ {
+		v = fmt.Sprintf("%s-%d", base, i)
+	}
+	if err := shards.ValidVersion(v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// counters sums the "eosin" counters over steps.
+func counters(r metrics.Results) map[string]int64 {
+	out := map[string]int64{}
+	for _, c := range r.AllMetrics().Counters() {
+		if c.Namespace() == metricNS {
+			out[c.Name()] += c.Result()
+		}
+	}
+	return out
+}
+
+// pollProgress prints a progress line every interval from the job's Beam metrics, read from
+// the job service.
+func pollProgress(ctx context.Context, endpoint, jobName string, every time.Duration, start time.Time, w io.Writer) {
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		slog.Warn("progress: cannot reach the job service", "endpoint", endpoint, "err", err)
+		return
+	}
+	defer conn.Close()
+	cli := jobpb.NewJobServiceClient(conn)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	jobID := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if jobID == "" {
+			jobs, err := cli.GetJobs(ctx, &jobpb.GetJobsRequest{})
+			if err != nil {
+				continue
+			}
+			for _, j := range jobs.GetJobInfo() {
+				if j.GetJobName() == jobName {
+					jobID = j.GetJobId()
+				}
+			}
+			if jobID == "" {
+				continue
+			}
+		}
+		resp, err := cli.GetJobMetrics(ctx, &jobpb.GetJobMetricsRequest{JobId: jobID})
+		if err != nil {
+			continue
+		}
+		c := counters(*metricsx.FromMonitoringInfos(nil, resp.GetMetrics().GetAttempted(), resp.GetMetrics().GetCommitted()))
+		fmt.Fprintln(w, progressLine(c, time.Since(start)))
+	}
+}
+
+// progressLine formats counters as one progress line with rate and ETA. The ETA counts
+// documents: found minus skipped, duplicate and finished ones remain.
+func progressLine(c map[string]int64, elapsed time.Duration) string {
+	done := c[cDocsProcessed] + c[cDocsRejected]
+	todo := c[cDocsFound] - c[cDocsSkipped] - c[cDocsDuplicate]
+	rate := float64(c[cPagesDone]) / elapsed.Seconds()
+	eta := "?"
+	if done > 0 && todo >= done {
+		perDoc := elapsed / time.Duration(done)
+		eta = (perDoc * time.Duration(todo-done)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("[%s] documents %d/%d (skipped %d)  pages %d (%.1f/s)  figures %d found, %d kept  rejects %d  ETA %s",
+		elapsed.Round(time.Second), done, todo, c[cDocsSkipped], c[cPagesDone], rate, c[cFiguresFound], c[cFiguresKept], c[cRejects], eta)
+}
+
+// PrintSummary writes the summary table of a build.
+func PrintSummary(w io.Writer, s *Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	c := s.Counters
+	row := func(name string, v any) { fmt.Fprintf(tw, "%s\t%v\t\n", name, v) }
+	fmt.Fprintln(tw, "this build\t\t")
+	row("documents found", c[cDocsFound])
+	row("  skipped (already committed)", c[cDocsSkipped])
+	row("  duplicate copies", c[cDocsDuplicate])
+	row("  processed", c[cDocsProcessed])
+	row("  rejected", c[cDocsRejected])
+	row("pages", c[cPagesDone])
+	row("  rejected", c[cPagesRejected])
+	row("figures found", c[cFiguresFound])
+	row("  filtered", c[cFiguresFiltered])
+	row("  duplicates", c[cFiguresDup])
+	row("  kept", c[cFiguresKept])
+	row("rejects", c[cRejects])
+	row("elapsed", s.Elapsed.Round(time.Millisecond))
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		row("pages/s", fmt.Sprintf("%.2f", float64(c[cPagesDone])/secs))
+	}
+	if m := s.Manifest; m != nil {
+		fmt.Fprintln(tw, "dataset\t\t")
+		row("version", m.Version)
+		row("documents", len(m.Documents))
+		row("figures", m.Totals.Records)
+		row("shards", m.Totals.Shards)
+		row("bytes", m.Totals.Bytes)
+		row("rejects", m.Totals.Rejects)
+		keys := make([]string, 0, len(m.RejectCounts))
+		for k := range m.RejectCounts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			row("  "+k, m.RejectCounts[k])
+		}
+	}
+	tw.Flush()
+	if s.Manifest != nil {
+		dir := strings.TrimSuffix(s.Location, "/") + "/" + s.Version
+		fmt.Fprintf(w, "\ndataset: %s (manifest %s/%s, LATEST → %s)\n", dir, dir, shards.ManifestName, s.Version)
+	} else {
+		fmt.Fprintf(w, "\nnothing new: %s is unchanged\n", s.Location)
+	}
+}

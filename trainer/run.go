@@ -1,0 +1,261 @@
+package trainer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/eosinlab/eosin/reward"
+	"github.com/eosinlab/eosin/shards/storage"
+	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/safetensors"
+	"github.com/eosinlab/eosin/trainer/tokenizer"
+)
+
+// RunOptions control a training run beyond the YAML configuration.
+type RunOptions struct {
+	// Terminal receives one progress line per step (nil: none).
+	Terminal io.Writer
+	// Tasks overrides the configured data (used by --watch with a loaded dataset version).
+	Tasks []Task
+	// DataVersion is recorded in the run directory (the dataset version trained on).
+	DataVersion string
+	// Codec overrides the tokenizer (nil: from the configuration).
+	Codec Codec
+}
+
+// Run trains for cfg.Steps rollout steps, resuming from the newest checkpoint under
+// cfg.Out/checkpoints when there is one. It writes cfg.Out/log.jsonl (one StepLog per line),
+// checkpoints every SaveEvery steps and at the end, and the final model (ExportDType) with
+// the tokenizer into cfg.Out/final.
+func Run(ctx context.Context, cfg Config, opt RunOptions) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	params, err := initialParams(cfg)
+	if err != nil {
+		return err
+	}
+	codec := opt.Codec
+	tokPath := cfg.Tokenizer
+	if tokPath == "" && cfg.Model.Path != "" {
+		tokPath = filepath.Join(cfg.Model.Path, "tokenizer.json")
+	}
+	if codec == nil {
+		if tokPath == "" {
+			return fmt.Errorf("train: no tokenizer (set tokenizer: or model.path with a tokenizer.json)")
+		}
+		tok, err := tokenizer.Load(tokPath)
+		if err != nil {
+			return err
+		}
+		if codec, err = NewHFCodec(tok, cfg.System, cfg.Template); err != nil {
+			return err
+		}
+	}
+	tasks := opt.Tasks
+	if tasks == nil {
+		if tasks, opt.DataVersion, err = loadTasks(ctx, cfg.Data); err != nil {
+			return err
+		}
+	}
+	if len(tasks) == 0 {
+		return fmt.Errorf("train: no tasks in the data")
+	}
+	scorer, err := reward.FromConfig(cfg.Reward)
+	if err != nil {
+		return fmt.Errorf("train: reward: %w", err)
+	}
+	tr, err := New(cfg, codec, scorer, tasks, params)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	ckDir := filepath.Join(cfg.Out, "checkpoints")
+	if last := latestCheckpoint(ckDir); last != "" {
+		if err := tr.Load(last); err != nil {
+			return fmt.Errorf("train: resume from %s: %w", last, err)
+		}
+		slog.Info("resumed", "checkpoint", last, "step", tr.StepN)
+	}
+	if opt.DataVersion != "" {
+		os.WriteFile(filepath.Join(cfg.Out, "dataset_version"), []byte(opt.DataVersion+"\n"), 0o644)
+	}
+	lf, err := os.OpenFile(filepath.Join(cfg.Out, "log.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer lf.Close()
+	enc := json.NewEncoder(lf)
+	start := time.Now()
+	first := tr.StepN
+	for tr.StepN < cfg.Steps {
+		l, err := tr.Step(ctx)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(l); err != nil {
+			return fmt.Errorf("train: log: %w", err)
+		}
+		if opt.Terminal != nil {
+			done := tr.StepN - first
+			eta := time.Duration(float64(time.Since(start)) / float64(done) * float64(cfg.Steps-tr.StepN))
+			fmt.Fprintf(opt.Terminal, "step %d/%d  reward %.3f±%.3f  acc %.3f  kl %.4f  clip %.3f  ent %.3f  len %.1f  %.0f tok/s  eta %s\n",
+				l.Step, cfg.Steps, l.RewardMean, l.RewardStd, l.Accuracy, l.KL, l.ClipHigh+l.ClipLow, l.Entropy, l.RespLen, l.TokensPerS,
+				eta.Round(time.Second))
+		}
+		if cfg.SaveEvery > 0 && tr.StepN%cfg.SaveEvery == 0 && tr.StepN < cfg.Steps {
+			if err := tr.Save(filepath.Join(ckDir, fmt.Sprintf("step-%d", tr.StepN))); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tr.Save(filepath.Join(ckDir, fmt.Sprintf("step-%d", tr.StepN))); err != nil {
+		return err
+	}
+	final := filepath.Join(cfg.Out, "final")
+	if err := SaveModel(final, tr.Policy.P, safetensors.DType(strings.ToUpper(cfg.ExportDType))); err != nil {
+		return err
+	}
+	if tokPath != "" {
+		if b, err := os.ReadFile(tokPath); err == nil {
+			os.WriteFile(filepath.Join(final, "tokenizer.json"), b, 0o644)
+		}
+	}
+	return nil
+}
+
+func initialParams(cfg Config) (*model.Params[float32], error) {
+	if cfg.Model.Path != "" {
+		return LoadModel(cfg.Model.Path)
+	}
+	if cfg.Model.Init == nil {
+		return nil, fmt.Errorf("train: set model.path or model.init")
+	}
+	mc, err := cfg.Model.InitModelConfig()
+	if err != nil {
+		return nil, err
+	}
+	p := model.NewParams[float32](*mc)
+	p.InitRandom(rand.New(rand.NewPCG(cfg.Seed, 1)))
+	return p, nil
+}
+
+func loadTasks(ctx context.Context, d DataConfig) ([]Task, string, error) {
+	switch {
+	case d.JSONL != "":
+		ts, err := LoadJSONLFile(d.JSONL)
+		return ts, "", err
+	case d.Dataset != "":
+		st, err := storage.Open(ctx, d.Dataset, storage.S3Config{})
+		if err != nil {
+			return nil, "", fmt.Errorf("train: dataset: %w", err)
+		}
+		defer st.Close()
+		v, err := LatestVersion(ctx, st)
+		if err != nil {
+			return nil, "", err
+		}
+		if v == "" {
+			return nil, "", fmt.Errorf("train: dataset %s has no committed version", d.Dataset)
+		}
+		ts, err := LoadVersion(ctx, st, v)
+		return ts, v, err
+	}
+	return nil, "", fmt.Errorf("train: set data.jsonl or data.dataset")
+}
+
+// latestCheckpoint returns the step-N directory with the largest N that holds a checkpoint.
+func latestCheckpoint(dir string) string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return ""
+	}
+	type ck struct {
+		n    int
+		path string
+	}
+	var cks []ck
+	for _, e := range ents {
+		n, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "step-"))
+		if err != nil || !strings.HasPrefix(e.Name(), "step-") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		if IsCheckpoint(p) {
+			cks = append(cks, ck{n, p})
+		}
+	}
+	if len(cks) == 0 {
+		return ""
+	}
+	sort.Slice(cks, func(i, j int) bool { return cks[i].n > cks[j].n })
+	return cks[0].path
+}
+
+// Watch polls a dataset prefix and trains whenever a newer committed version appears: each
+// version gets its own run directory cfg.Out/<version> (resumed if it exists) and starts from
+// the newest checkpoint of the version trained before it. It returns when ctx ends.
+func Watch(ctx context.Context, cfg Config, prefix string, every time.Duration, opt RunOptions) error {
+	st, err := storage.Open(ctx, prefix, storage.S3Config{})
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer st.Close()
+	trained := ""
+	if b, err := os.ReadFile(filepath.Join(cfg.Out, "watch_version")); err == nil {
+		trained = strings.TrimSpace(string(b))
+	}
+	for {
+		v, err := LatestVersion(ctx, st)
+		if err != nil {
+			slog.Warn("watch: reading dataset", "prefix", prefix, "err", err)
+		} else if v != "" && v != trained {
+			slog.Info("watch: training on dataset version", "prefix", prefix, "version", v)
+			tasks, err := LoadVersion(ctx, st, v)
+			if err != nil {
+				return err
+			}
+			c := cfg
+			c.Out = filepath.Join(cfg.Out, v)
+			if trained != "" {
+				// Continue from the newest weights trained on the previous version.
+				if last := latestCheckpoint(filepath.Join(cfg.Out, trained, "checkpoints")); last != "" {
+					c.Model = ModelConfig{Path: last}
+					if c.Tokenizer == "" && cfg.Model.Path != "" {
+						c.Tokenizer = filepath.Join(cfg.Model.Path, "tokenizer.json")
+					}
+				}
+			}
+			o := opt
+			o.Tasks, o.DataVersion = tasks, v
+			if err := Run(ctx, c, o); err != nil {
+				if errors.Is(err, context.Canceled) {
+					return nil
+				}
+				return fmt.Errorf("watch: version %s: %w", v, err)
+			}
+			trained = v
+			if err := os.WriteFile(filepath.Join(cfg.Out, "watch_version"), []byte(v+"\n"), 0o644); err != nil {
+				return fmt.Errorf("watch: %w", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(every):
+		}
+	}
+}

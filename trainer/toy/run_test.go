@@ -1,0 +1,137 @@
+package toy
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eosinlab/eosin/trainer"
+)
+
+// writeVersion commits a dataset version the way package shards lays it out: JSONL shard,
+// then manifest.json, then LATEST.
+func writeVersion(t *testing.T, prefix, version string, tasks []trainer.Task) {
+	t.Helper()
+	dir := filepath.Join(prefix, version, "jsonl")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	for _, tk := range tasks {
+		b, _ := json.Marshal(map[string]any{"id": tk.ID, "task": tk.Kind, "problem": tk.Problem, "answer": tk.Answer,
+			"figure_id": "", "generator": map[string]any{"model": "toy"}, "verdict": map[string]any{"keep": true}})
+		sb.Write(append(b, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "part-000000.jsonl"), []byte(sb.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	man := map[string]any{"manifest_version": 1, "version": version, "kind": "sample", "formats": []string{"jsonl"},
+		"totals": map[string]any{"records": len(tasks), "shards": 1},
+		"shards": []map[string]any{{"format": "jsonl", "path": "jsonl/part-000000.jsonl", "records": len(tasks)}}}
+	mb, _ := json.Marshal(man)
+	if err := os.WriteFile(filepath.Join(prefix, version, "manifest.json"), mb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(prefix, "LATEST"), []byte(version+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runConfig(out string) trainer.Config {
+	c := toyConfig(2)
+	c.GRPO.GroupSize, c.GRPO.PromptsPerStep = 4, 2
+	c.Out = out
+	c.SaveEvery = 1
+	c.Model.Init = map[string]any{"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+		"num_key_value_heads": 1, "vocab_size": len(Vocab), "rms_norm_eps": 1e-6, "rope_theta": 10000, "tie_word_embeddings": true}
+	return c
+}
+
+func TestRunAndResume(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	jsonl := filepath.Join(out, "data.jsonl")
+	writeVersion(t, filepath.Join(out, "ds"), "v1", Tasks(Max)[:10])
+	if err := os.Rename(filepath.Join(out, "ds", "v1", "jsonl", "part-000000.jsonl"), jsonl); err != nil {
+		t.Fatal(err)
+	}
+	c := runConfig(filepath.Join(out, "run"))
+	c.Data.JSONL = jsonl
+	var term strings.Builder
+	if err := trainer.Run(ctx, c, trainer.RunOptions{Codec: Codec{}, Terminal: &term}); err != nil {
+		t.Fatal(err)
+	}
+	// A second run with more steps resumes from step-2.
+	c.Steps = 3
+	if err := trainer.Run(ctx, c, trainer.RunOptions{Codec: Codec{}, Terminal: &term}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(c.Out, "log.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d log lines, want 3:\n%s", len(lines), b)
+	}
+	var last trainer.StepLog
+	if err := json.Unmarshal([]byte(lines[2]), &last); err != nil || last.Step != 3 {
+		t.Errorf("last log line %q (%v)", lines[2], err)
+	}
+	if !strings.Contains(term.String(), "step 3/3") {
+		t.Errorf("terminal: %q", term.String())
+	}
+	if _, err := trainer.LoadModel(filepath.Join(c.Out, "final")); err != nil {
+		t.Errorf("final model: %v", err)
+	}
+}
+
+func TestWatch(t *testing.T) {
+	out := t.TempDir()
+	prefix := filepath.Join(out, "ds")
+	c := runConfig(filepath.Join(out, "runs"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- trainer.Watch(ctx, c, prefix, 20*time.Millisecond, trainer.RunOptions{Codec: Codec{}})
+	}()
+	wait := func(v string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, err := os.ReadFile(filepath.Join(c.Out, "watch_version")); err == nil && strings.TrimSpace(string(b)) == v {
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("watch ended: %v", err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		t.Fatalf("version %s not trained", v)
+	}
+	// A version without a manifest is not committed: nothing happens until it has one.
+	os.MkdirAll(prefix, 0o755)
+	os.WriteFile(filepath.Join(prefix, "LATEST"), []byte("v0\n"), 0o644)
+	writeVersion(t, prefix, "v1", Tasks(Max)[:10])
+	wait("v1")
+	writeVersion(t, prefix, "v2", Tasks(Max)[10:20])
+	wait("v2")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"v1", "v2"} {
+		if _, err := os.Stat(filepath.Join(c.Out, v, "final", "model.safetensors")); err != nil {
+			t.Errorf("version %s: %v", v, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.Out, "v0")); err == nil {
+		t.Error("uncommitted version v0 was trained")
+	}
+}

@@ -1,0 +1,466 @@
+package trainer
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/eosinlab/eosin/reward"
+	"github.com/eosinlab/eosin/trainer/grpo"
+	"github.com/eosinlab/eosin/trainer/model"
+)
+
+// Trainer runs GRPO/DAPO steps on the CPU reference model.
+type Trainer struct {
+	Cfg    Config
+	Codec  Codec
+	Scorer reward.Scorer
+	Data   *Source
+	// Policy is trained; Ref is the frozen reference (nil without KL).
+	Policy *model.Model[float32]
+	Ref    *model.Model[float32]
+
+	m, v, grad *model.Params[float32]
+	pcg        *rand.PCG
+	rng        *rand.Rand
+	// StepN counts rollout steps done; OptStep optimizer steps done.
+	StepN, OptStep int
+}
+
+// New builds a trainer around initial parameters. The reference model (when kl_coef > 0) is a
+// frozen copy of params.
+func New(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, params *model.Params[float32]) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if codec.VocabSize() > params.Cfg.VocabSize {
+		return nil, fmt.Errorf("trainer: tokenizer has %d ids but the model only %d embedding rows", codec.VocabSize(), params.Cfg.VocabSize)
+	}
+	be := &model.CPU[float32]{Workers: cfg.Workers}
+	t := &Trainer{Cfg: cfg, Codec: codec, Scorer: scorer, Data: &Source{Tasks: tasks, Seed: cfg.Seed},
+		Policy: model.New(params, be), m: params.ZerosLike(), v: params.ZerosLike(), grad: params.ZerosLike()}
+	if cfg.GRPO.KLCoef > 0 {
+		t.Ref = model.New(params.Clone(), be)
+	}
+	t.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
+	t.rng = rand.New(t.pcg)
+	return t, nil
+}
+
+// ResetOptimizer clears the AdamW moments and the optimizer step (e.g. after a warm start).
+func (t *Trainer) ResetOptimizer() {
+	t.m.Zero()
+	t.v.Zero()
+	t.OptStep = 0
+}
+
+// StepLog is one line of log.jsonl.
+type StepLog struct {
+	Step       int                `json:"step"`
+	OptStep    int                `json:"opt_step"`
+	LR         float64            `json:"lr"`
+	RewardMean float64            `json:"reward_mean"`
+	RewardStd  float64            `json:"reward_std"`
+	Accuracy   float64            `json:"accuracy"`
+	Components map[string]float64 `json:"components"`
+	Loss       float64            `json:"loss"`
+	PGLoss     float64            `json:"pg_loss"`
+	KL         float64            `json:"kl"`
+	ClipHigh   float64            `json:"clip_frac_high"`
+	ClipLow    float64            `json:"clip_frac_low"`
+	DualClip   float64            `json:"dual_clip_frac"`
+	Entropy    float64            `json:"entropy"`
+	GradNorm   float64            `json:"grad_norm"`
+	RespLen    float64            `json:"response_length"`
+	RespLenMax int                `json:"response_length_max"`
+	Truncated  float64            `json:"truncated_frac"`
+	Groups     int                `json:"groups"`
+	GenBatches int                `json:"gen_batches"`
+	Tokens     int                `json:"tokens"`
+	TokensPerS float64            `json:"tokens_per_s"`
+	GenTokPerS float64            `json:"gen_tokens_per_s"`
+	Seconds    float64            `json:"seconds"`
+}
+
+// rollout is one completion with everything the loss needs.
+type rollout struct {
+	prompt, comp []int32
+	mask         []float64
+	reward, adv  float64
+	comps        map[string]float64
+	metric       float64
+	old, ref     []float64
+	stopped      bool
+}
+
+// generate samples G completions for each task and scores them.
+func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, time.Duration, error) {
+	g := &t.Cfg.GRPO
+	var prompts [][]int32
+	for _, task := range tasks {
+		ids, err := t.Codec.Encode(t.Codec.Prompt(task))
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("task %s: %w", task.ID, err)
+		}
+		for range g.GroupSize {
+			prompts = append(prompts, ids)
+		}
+	}
+	start := time.Now()
+	stops := t.Codec.StopTokens()
+	comps, err := t.Policy.Generate(ctx, prompts, model.SampleOptions{Temperature: g.Temperature, TopP: g.TopP, TopK: g.TopK,
+		MaxNewTokens: g.MaxNewTokens, StopTokens: stops}, t.rng)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	genTime := time.Since(start)
+	var out []*rollout
+	ntok := 0
+	for i, c := range comps {
+		task := tasks[i/g.GroupSize]
+		text, err := t.Codec.Decode(c.Tokens, true)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("task %s: decode: %w", task.ID, err)
+		}
+		res := t.Scorer.Score(reward.Input{Completion: text, Reference: task.Answer, Task: task.Kind, Options: task.Options,
+			Prompt: task.Problem, Length: len(c.Tokens)})
+		r := &rollout{prompt: prompts[i], comp: c.Tokens, reward: res.Overall, comps: res.Components, stopped: c.Stopped,
+			mask: grpo.CompletionMask(c.Tokens, func(tok int32) bool { return slices.Contains(stops, tok) }, g.MaskTruncated)}
+		r.metric = res.Overall
+		if v, ok := res.Components[g.DynamicMetric]; ok {
+			r.metric = v
+		}
+		ntok += len(c.Tokens)
+		out = append(out, r)
+	}
+	return out, ntok, genTime, nil
+}
+
+// seqBatch packs rollouts as model input with per-row targets.
+func seqBatch(rs []*rollout) (*model.Batch, []int32, []int) {
+	var seqs [][]int32
+	var targets []int32
+	var first []int // row of each rollout's first completion target
+	row := 0
+	for _, r := range rs {
+		in := append(append([]int32(nil), r.prompt...), r.comp[:len(r.comp)-1]...)
+		seqs = append(seqs, in)
+		for i := range in {
+			if i+1 >= len(r.prompt) {
+				targets = append(targets, r.comp[i+1-len(r.prompt)])
+			} else {
+				targets = append(targets, -1)
+			}
+		}
+		first = append(first, row+len(r.prompt)-1)
+		row += len(in)
+	}
+	return model.NewBatch(seqs), targets, first
+}
+
+// logProbs returns per-rollout completion log-probs (and mean entropy over active tokens).
+func (t *Trainer) logProbs(m *model.Model[float32], rs []*rollout) ([][]float64, error) {
+	b, targets, first := seqBatch(rs)
+	a, err := m.Forward(b)
+	if err != nil {
+		return nil, err
+	}
+	lp, _ := m.LogProbs(a, targets, t.temperature())
+	out := make([][]float64, len(rs))
+	for i, r := range rs {
+		out[i] = make([]float64, len(r.comp))
+		for j := range r.comp {
+			out[i][j] = float64(lp[first[i]+j])
+		}
+	}
+	return out, nil
+}
+
+func (t *Trainer) temperature() float64 {
+	if t.Cfg.GRPO.Temperature <= 0 {
+		return 1
+	}
+	return t.Cfg.GRPO.Temperature
+}
+
+// Step runs one rollout step: generate (with dynamic sampling), score, compute advantages,
+// then updates_per_batch passes of mini-batch optimizer steps.
+func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
+	start := time.Now()
+	g := &t.Cfg.GRPO
+	log := &StepLog{Step: t.StepN + 1, Components: map[string]float64{}}
+	var rs []*rollout
+	var genTok int
+	var genTime time.Duration
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		tasks := make([]Task, g.PromptsPerStep)
+		for i := range tasks {
+			task, err := t.Data.Next()
+			if err != nil {
+				return nil, err
+			}
+			tasks[i] = task
+		}
+		batch, nt, gt, err := t.generate(ctx, tasks)
+		if err != nil {
+			return nil, fmt.Errorf("step %d: rollout: %w", log.Step, err)
+		}
+		log.GenBatches++
+		genTok += nt
+		genTime += gt
+		if !g.DynamicSampling {
+			rs = batch
+			break
+		}
+		metric := make([]float64, len(batch))
+		for i, r := range batch {
+			metric[i] = r.metric
+		}
+		for k, keep := range grpo.KeepGroups(metric, g.GroupSize) {
+			if keep {
+				rs = append(rs, batch[k*g.GroupSize:(k+1)*g.GroupSize]...)
+			}
+		}
+		if len(rs) >= g.PromptsPerStep*g.GroupSize || (g.MaxGenBatches > 0 && log.GenBatches >= g.MaxGenBatches) {
+			break
+		}
+	}
+	if len(rs) > g.PromptsPerStep*g.GroupSize {
+		rs = rs[:g.PromptsPerStep*g.GroupSize]
+	}
+	log.Groups = len(rs) / g.GroupSize
+	t.StepN++
+	if len(rs) == 0 {
+		log.OptStep = t.OptStep
+		log.Seconds = time.Since(start).Seconds()
+		return log, nil
+	}
+	rewards := make([]float64, len(rs))
+	for i, r := range rs {
+		rewards[i] = r.reward
+		for k, v := range r.comps {
+			log.Components[k] += v / float64(len(rs))
+		}
+		log.RespLen += float64(len(r.comp)) / float64(len(rs))
+		log.RespLenMax = max(log.RespLenMax, len(r.comp))
+		if !r.stopped {
+			log.Truncated += 1 / float64(len(rs))
+		}
+		log.Tokens += len(r.prompt) + len(r.comp)
+	}
+	log.RewardMean, log.RewardStd = meanStd(rewards)
+	log.Accuracy = log.Components["accuracy"]
+	adv, err := grpo.Advantages(rewards, g.GroupSize, grpo.Scale(g.AdvScale), g.AdvEps)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range rs {
+		r.adv = adv[i]
+	}
+	// Old and reference log-probs, before any update.
+	lc := g.LossConfig()
+	needOld := g.UpdatesPerBatch*g.MiniBatches > 1
+	mbs := splitMini(rs, g.MiniBatches)
+	for _, mb := range mbs {
+		if needOld {
+			old, err := t.logProbs(t.Policy, mb)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range mb {
+				r.old = old[i]
+			}
+		}
+		if t.Ref != nil && lc.KLCoef > 0 {
+			ref, err := t.logProbs(t.Ref, mb)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range mb {
+				r.ref = ref[i]
+			}
+		}
+	}
+	var nStats float64
+	for range g.UpdatesPerBatch {
+		for _, mb := range mbs {
+			st, ent, gn, err := t.update(mb, lc, needOld)
+			if err != nil {
+				return nil, fmt.Errorf("step %d: %w", log.Step, err)
+			}
+			nStats++
+			log.Loss += st.Loss
+			log.PGLoss += st.PGLoss
+			log.KL += st.KL
+			log.ClipHigh += st.ClipHigh
+			log.ClipLow += st.ClipLow
+			log.DualClip += st.Dual
+			log.Entropy += ent
+			log.GradNorm += gn
+		}
+	}
+	log.Loss /= nStats
+	log.PGLoss /= nStats
+	log.KL /= nStats
+	log.ClipHigh /= nStats
+	log.ClipLow /= nStats
+	log.DualClip /= nStats
+	log.Entropy /= nStats
+	log.GradNorm /= nStats
+	log.OptStep = t.OptStep
+	log.LR = t.lr(t.OptStep - 1)
+	log.Seconds = time.Since(start).Seconds()
+	log.TokensPerS = float64(log.Tokens) / log.Seconds
+	if genTime > 0 {
+		log.GenTokPerS = float64(genTok) / genTime.Seconds()
+	}
+	return log, nil
+}
+
+func splitMini(rs []*rollout, n int) [][]*rollout {
+	var out [][]*rollout
+	for k := 0; k < n; k++ {
+		lo, hi := k*len(rs)/n, (k+1)*len(rs)/n
+		if hi > lo {
+			out = append(out, rs[lo:hi])
+		}
+	}
+	return out
+}
+
+// update runs forward, loss and backward on one mini-batch and takes an optimizer step.
+func (t *Trainer) update(mb []*rollout, lc grpo.LossConfig, haveOld bool) (grpo.Stats, float64, float64, error) {
+	b, targets, first := seqBatch(mb)
+	a, err := t.Policy.Forward(b)
+	if err != nil {
+		return grpo.Stats{}, 0, 0, err
+	}
+	temp := t.temperature()
+	lp, ent := t.Policy.LogProbs(a, targets, temp)
+	seqs := make([]grpo.Seq, len(mb))
+	var entSum, entN float64
+	for i, r := range mb {
+		s := grpo.Seq{Mask: r.mask, Adv: r.adv, RefLogP: r.ref}
+		s.LogP = make([]float64, len(r.comp))
+		for j := range r.comp {
+			s.LogP[j] = float64(lp[first[i]+j])
+			if r.mask[j] > 0 {
+				entSum += float64(ent[first[i]+j])
+				entN++
+			}
+		}
+		s.OldLogP = r.old
+		if !haveOld {
+			s.OldLogP = s.LogP // ρ ≡ 1: the detached current policy
+		}
+		seqs[i] = s
+	}
+	d := grpo.CountDenominators(seqs, lc)
+	_, grads, st, err := grpo.Loss(seqs, lc, d)
+	if err != nil {
+		return grpo.Stats{}, 0, 0, err
+	}
+	dlogp := make([]float32, len(targets))
+	for i := range mb {
+		for j, gv := range grads[i] {
+			dlogp[first[i]+j] = float32(gv)
+		}
+	}
+	t.grad.Zero()
+	t.Policy.BackwardLogProbs(a, targets, dlogp, temp, t.grad)
+	gn := t.applyGrads()
+	if entN > 0 {
+		entSum /= entN
+	}
+	return st, entSum, gn, nil
+}
+
+func (t *Trainer) lr(step int) float64 {
+	o := &t.Cfg.Optim
+	total := o.TotalSteps
+	if total == 0 {
+		total = t.Cfg.Steps * t.Cfg.GRPO.UpdatesPerBatch * t.Cfg.GRPO.MiniBatches
+	}
+	return o.LR * grpo.Schedule{Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio}.Factor(step)
+}
+
+// applyGrads clips the gradient by global norm and takes one AdamW step; it returns the norm
+// before clipping.
+func (t *Trainer) applyGrads() float64 {
+	be := t.Policy.B
+	o := &t.Cfg.Optim
+	norm := math.Sqrt(be.SumSquares(t.grad.Data))
+	if f := grpo.ClipFactor(norm, o.MaxGradNorm); f < 1 {
+		be.Scale(t.grad.Data, f)
+	}
+	lr := t.lr(t.OptStep)
+	t.OptStep++
+	p := t.Policy.P
+	for k, tn := range p.Tensors {
+		wd := 0.0
+		if tn.Decay {
+			wd = o.WeightDecay
+		}
+		be.AdamW(p.View(k), t.grad.View(k), t.m.View(k), t.v.View(k),
+			model.AdamWStep{LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: wd, Step: t.OptStep})
+	}
+	return norm
+}
+
+// SFTExample is one supervised sequence: the loss covers the tokens after the prompt.
+type SFTExample struct {
+	Prompt, Completion []int32
+}
+
+// SFTStep takes one optimizer step on the mean negative log-likelihood of the completions
+// (at temperature 1) and returns that loss; used for cold starts before RL.
+func (t *Trainer) SFTStep(ex []SFTExample) (float64, error) {
+	rs := make([]*rollout, len(ex))
+	for i, e := range ex {
+		rs[i] = &rollout{prompt: e.Prompt, comp: e.Completion}
+	}
+	b, targets, first := seqBatch(rs)
+	a, err := t.Policy.Forward(b)
+	if err != nil {
+		return 0, err
+	}
+	lp, _ := t.Policy.LogProbs(a, targets, 1)
+	var n float64
+	for _, e := range ex {
+		n += float64(len(e.Completion))
+	}
+	dlogp := make([]float32, len(targets))
+	var loss float64
+	for i, e := range ex {
+		for j := range e.Completion {
+			loss -= float64(lp[first[i]+j]) / n
+			dlogp[first[i]+j] = float32(-1 / n)
+		}
+	}
+	t.grad.Zero()
+	t.Policy.BackwardLogProbs(a, targets, dlogp, 1, t.grad)
+	t.applyGrads()
+	return loss, nil
+}
+
+func meanStd(v []float64) (float64, float64) {
+	var m float64
+	for _, x := range v {
+		m += x
+	}
+	m /= float64(len(v))
+	if len(v) < 2 {
+		return m, 0
+	}
+	var ss float64
+	for _, x := range v {
+		ss += (x - m) * (x - m)
+	}
+	return m, math.Sqrt(ss / float64(len(v)-1))
+}
