@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -133,6 +134,9 @@ type ClientStats struct {
 	Attempts  int64 // HTTP attempts
 	Retries   int64 // attempts after the first
 	Failures  int64 // requests that failed after all attempts
+	// SlotSeconds integrates the requests in flight over time (request·seconds): divided by
+	// Concurrency × wall time it is the share of the concurrency kept busy.
+	SlotSeconds float64
 }
 
 // Client sends chat-completions requests with bounded concurrency, retries and a cache.
@@ -144,6 +148,23 @@ type Client struct {
 	sem  chan struct{}
 
 	requests, cacheHits, attempts, retries, failures atomic.Int64
+
+	occMu    sync.Mutex
+	inflight int
+	lastOcc  time.Time
+	slotNs   float64
+}
+
+// track adds d to the requests in flight, integrating occupancy over time.
+func (c *Client) track(d int) {
+	now := time.Now()
+	c.occMu.Lock()
+	if !c.lastOcc.IsZero() {
+		c.slotNs += float64(c.inflight) * float64(now.Sub(c.lastOcc))
+	}
+	c.inflight += d
+	c.lastOcc = now
+	c.occMu.Unlock()
 }
 
 // NewClient returns a client for cfg.
@@ -175,8 +196,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 
 // Stats returns the client's counters.
 func (c *Client) Stats() ClientStats {
+	c.track(0)
+	c.occMu.Lock()
+	slot := c.slotNs / 1e9
+	c.occMu.Unlock()
 	return ClientStats{Requests: c.requests.Load(), CacheHits: c.cacheHits.Load(), Attempts: c.attempts.Load(),
-		Retries: c.retries.Load(), Failures: c.failures.Load()}
+		Retries: c.retries.Load(), Failures: c.failures.Load(), SlotSeconds: slot}
 }
 
 // Concurrency returns the bound on requests in flight.
@@ -258,7 +283,8 @@ func (c *Client) attempt(ctx context.Context, body []byte) (*ChatResponse, []byt
 	case <-ctx.Done():
 		return nil, nil, ctx.Err()
 	}
-	defer func() { <-c.sem }()
+	c.track(1)
+	defer func() { c.track(-1); <-c.sem }()
 	c.attempts.Add(1)
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()

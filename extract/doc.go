@@ -96,6 +96,9 @@ type Document struct {
 	pdf   *model.Context
 	fonts map[fontKey]*font
 
+	keepGlyphs bool
+	lastGlyphs []rawGlyph
+
 	renderMu sync.Mutex // guards fz
 	fz       renderer
 }

@@ -302,28 +302,24 @@ func type3SizeScale(f *font) float64 {
 	k := 1.0
 	m, letter, any := -1, -1, -1
 	for c := 0; c < 256; c++ {
-		if !f.hasWidth[c] || f.widths[c] <= 0 {
+		name := f.enc[c]
+		if name == "" {
 			continue
 		}
-		t := glyphToUnicode(f.enc[c])
-		if f.toUni != nil {
-			if u, ok := f.toUni.lookupUnicode(uint32(c)); ok {
-				t = u
-			}
-		}
-		switch {
-		case t == "m" && m < 0:
+		if name == "m" {
 			m = c
-		case len(t) == 1 && (t[0] >= 'a' && t[0] <= 'z' || t[0] >= 'A' && t[0] <= 'Z') && letter < 0:
+		}
+		if letter < 0 && len(name) == 1 && (name[0] >= 'a' && name[0] <= 'z' || name[0] >= 'A' && name[0] <= 'Z') {
 			letter = c
-		case any < 0:
+		}
+		if any < 0 && f.hasWidth[c] && f.widths[c] > 0 {
 			any = c
 		}
 	}
 	switch {
-	case m >= 0:
+	case m >= 0 && f.widths[m] > 0:
 		k = f.widths[m] / 0.6
-	case letter >= 0:
+	case letter >= 0 && f.widths[letter] > 0:
 		k = f.widths[letter] / 0.5
 	case any >= 0:
 		k = f.widths[any] / 0.5
@@ -394,6 +390,8 @@ func (d *Document) readSimpleEncoding(f *font, fd, desc types.Dict, fontFile []b
 		if !symbolic {
 			base = winAnsiEncoding
 		}
+	case subtype == "Type3":
+		// Type 3 fonts have no built-in encoding: only Encoding and its Differences name glyphs.
 	default:
 		base = standardEncoding
 	}

@@ -77,6 +77,26 @@ checkmark 2713 filledbox 25A0 H22073 25A1 triagup 25B2 triagdn 25BC circle 25CB
 blackcircle 25CF square 25A1 dotlessj 0237 visiblespace 2423 compwordmark 200C
 perthousandzero 2030 cwm 200C Omegainv 2127 mho 2127 minusplus 2213 circledot 2299
 lessmuch 226A greatermuch 226B precedes 227A follows 227B asymptequal 224D
+summationtext 2211 summationdisplay 2211 producttext 220F productdisplay 220F
+integraltext 222B integraldisplay 222B contintegraltext 222E contintegraldisplay 222E
+uniontext 22C3 uniondisplay 22C3 intersectiontext 22C2 intersectiondisplay 22C2
+coproducttext 2210 coproductdisplay 2210 circleplustext 2A01 circleplusdisplay 2A01
+circlemultiplytext 2A02 circlemultiplydisplay 2A02 logicalandtext 22C0 logicalanddisplay 22C0
+logicalortext 22C1 logicalordisplay 22C1 parenleftbig 0028 parenrightbig 0029 parenleftBig 0028
+parenrightBig 0029 parenleftbigg 0028 parenrightbigg 0029 parenleftBigg 0028 parenrightBigg 0029
+bracketleftbig 005B bracketrightbig 005D bracketleftBig 005B bracketrightBig 005D
+bracketleftbigg 005B bracketrightbigg 005D bracketleftBigg 005B bracketrightBigg 005D
+braceleftbig 007B bracerightbig 007D braceleftBig 007B bracerightBig 007D braceleftbigg 007B
+bracerightbigg 007D braceleftBigg 007B bracerightBigg 007D radicalbig 221A radicalBig 221A
+radicalbigg 221A radicalBigg 221A slashbig 002F slashBig 002F backslashbig 005C
+hatwide 0302 hatwider 0302 hatwidest 0302 tildewide 0303 tildewider 0303 tildewidest 0303
+angbracketleft 27E8 angbracketright 27E9 angbracketleftbig 27E8 angbracketrightbig 27E9
+angbracketleftBig 27E8 angbracketrightBig 27E9 mapsto 21A6 arrownortheast 2197
+arrowsoutheast 2198 negationslash 0338 prime 2032 latticetop 22A4 turnstileleft 22A2
+turnstileright 22A3 floorleft 230A floorright 230B ceilingleft 2308 ceilingright 2309
+backslash 005C wreathproduct 2240 unionsq 2294 intersectionsq 2293 subsetsqequal 2291
+supersetsqequal 2292 section 00A7 dagger 2020 daggerdbl 2021 star 22C6 triangle 25B3
+triangleinv 25BD owner 220B epsilon1 03F5 tie 2040 vector 20D7 dotlessj 0237 weierstrass 2118
 `)
 
 func parseGlyphTable(s string) map[string]rune {

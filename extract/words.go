@@ -38,14 +38,15 @@ type wordInfo struct {
 }
 
 type wordAcc struct {
-	w        Word
-	rot      int
-	base     float64 // across-baseline coordinate
-	end      float64 // along-baseline end of the last glyph
-	lastO    float64 // along-baseline origin of the last glyph
-	n        int
-	text     strings.Builder
-	font     *font
+	w       Word
+	rot     int
+	base    float64 // across-baseline coordinate
+	end     float64 // along-baseline end of the last glyph
+	lastO   float64 // along-baseline origin of the last glyph
+	lastBox Rect
+	n       int
+	text    strings.Builder
+	font    *font
 }
 
 func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
@@ -66,17 +67,13 @@ func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 		}
 		cur = nil
 	}
-	for i := range glyphs {
-		g := &glyphs[i]
-		if g.box.Intersect(pageR).Empty() && !(g.box.Width() == 0 || g.box.Height() == 0) {
-			continue // outside the visible page
-		}
+	addGlyph := func(g *rawGlyph) {
 		if strings.TrimSpace(g.text) == "" {
 			if g.text != "" || g.space {
 				flush()
 				contig = false
 			}
-			continue
+			return
 		}
 		o, b := along(g.rot, g.ox, g.oy)
 		e, _ := along(g.rot, g.ex, g.ey)
@@ -101,6 +98,7 @@ func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 			}
 		}
 		last = g.font
+		cur.lastBox = g.box
 		cur.text.WriteString(strings.TrimSpace(g.text))
 		cur.n++
 		cur.end = max(e, o)
@@ -108,6 +106,43 @@ func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 			cur.end = max(e, o)
 		}
 		cur.lastO = o
+	}
+	var pending *rawGlyph // a spacing accent waiting for the letter it is drawn over
+	for i := range glyphs {
+		g := &glyphs[i]
+		if g.box.Intersect(pageR).Empty() && !(g.box.Width() == 0 || g.box.Height() == 0) {
+			continue // outside the visible page
+		}
+		if pending != nil {
+			a := pending
+			pending = nil
+			cx := (a.box.X0 + a.box.X1) / 2
+			if c, _ := combiningFor(a.text); strings.TrimSpace(g.text) != "" && g.box.X0 <= cx && cx <= g.box.X1 {
+				// An accent drawn before the letter under it: the letter takes it as a combining mark.
+				merged := *g
+				merged.text = strings.TrimSpace(g.text) + string(c)
+				g = &merged
+			} else {
+				addGlyph(a)
+			}
+		}
+		if _, ok := combiningFor(g.text); ok {
+			if cur != nil && cur.n > 0 {
+				cx := (g.box.X0 + g.box.X1) / 2
+				if cur.lastBox.X0 <= cx && cx <= cur.lastBox.X1 {
+					// A spacing accent drawn over the previous letter.
+					c, _ := combiningFor(g.text)
+					cur.text.WriteRune(c)
+					continue
+				}
+			}
+			pending = g
+			continue
+		}
+		addGlyph(g)
+	}
+	if pending != nil {
+		addGlyph(pending)
 	}
 	flush()
 	return info
@@ -331,4 +366,39 @@ func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
 	}
 	p.Words = words
 	return out
+}
+
+// combiningFor maps a spacing diacritic (as fonts draw accents over letters in formulas) to
+// the combining mark Unicode uses after the base letter.
+func combiningFor(text string) (rune, bool) {
+	r := []rune(text)
+	if len(r) != 1 {
+		return 0, false
+	}
+	switch r[0] {
+	case 0x02C6:
+		return 0x0302, true
+	case 0x02DC:
+		return 0x0303, true
+	case 0x00AF, 0x02C9:
+		return 0x0304, true
+	case 0x02D8:
+		return 0x0306, true
+	case 0x02D9:
+		return 0x0307, true
+	case 0x00A8:
+		return 0x0308, true
+	case 0x02DA:
+		return 0x030A, true
+	case 0x00B4:
+		return 0x0301, true
+	case 0x02C7:
+		return 0x030C, true
+	case 0x20D7:
+		return 0x20D7, true
+	}
+	if r[0] >= 0x0300 && r[0] <= 0x036F {
+		return r[0], true
+	}
+	return 0, false
 }

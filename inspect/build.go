@@ -237,6 +237,9 @@ func (b *builder) readSources(ctx context.Context, sources []Source) error {
 	if err := b.flushFigures(); err != nil {
 		return err
 	}
+	if err := b.flushTexts(); err != nil {
+		return err
+	}
 	for _, src := range sources {
 		if err := src.Samples(ctx, func(it SampleItem) error { return b.addSample(ctx, it) }); err != nil {
 			return fmt.Errorf("samples of %s: %w", src.Name(), err)
@@ -420,9 +423,29 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	b.figs = append(b.figs, fj)
 	b.texts = append(b.texts, searchText(text...))
 	b.fdoc = append(b.fdoc, d)
+	if len(b.texts) == b.textChunk() {
+		if err := b.flushTexts(); err != nil {
+			return err
+		}
+	}
 	if len(b.figs) == b.opts.ChunkSize {
 		return b.flushFigures()
 	}
+	return nil
+}
+
+// textChunk is the number of figures per search-text file: search reads them all, so they
+// are larger than the record chunks (fewer scripts to load).
+func (b *builder) textChunk() int { return 10 * b.opts.ChunkSize }
+
+func (b *builder) flushTexts() error {
+	if len(b.texts) == 0 {
+		return nil
+	}
+	if err := b.writeData("text", (b.nfig-1)/b.textChunk(), b.texts); err != nil {
+		return err
+	}
+	b.texts = b.texts[:0]
 	return nil
 }
 
@@ -484,10 +507,7 @@ func (b *builder) flushFigures() error {
 	if err := b.writeData("figures", n, b.figs); err != nil {
 		return err
 	}
-	if err := b.writeData("text", n, b.texts); err != nil {
-		return err
-	}
-	b.figs, b.texts = b.figs[:0], b.texts[:0]
+	b.figs = b.figs[:0]
 	return nil
 }
 
@@ -795,6 +815,7 @@ type indexJSON struct {
 	Generated string         `json:"generated"`
 	Sources   []string       `json:"sources"`
 	Chunk     int            `json:"chunk"`
+	TextChunk int            `json:"textChunk"`
 	Totals    map[string]any `json:"totals"`
 	Docs      []*docStat     `json:"docs"`
 	Flags     []flagJSON     `json:"flags"`
@@ -901,7 +922,7 @@ func (b *builder) writeIndex() error {
 	}
 	idx := indexJSON{
 		Title: b.opts.Title, Generated: b.opts.Generated.UTC().Format(time.RFC3339), Sources: b.sources,
-		Chunk: b.opts.ChunkSize, Totals: totals, Docs: b.docs, Flags: flags, FDoc: b.fdoc,
+		Chunk: b.opts.ChunkSize, TextChunk: b.textChunk(), Totals: totals, Docs: b.docs, Flags: flags, FDoc: b.fdoc,
 		Kinds: counts(b.kinds), ImgSrc: counts(b.imgSources), Reasons: counts(b.byReason),
 		Stages: counts(b.byStage), RejKinds: counts(b.byKind), Tasks: counts(b.tasks),
 		Verdicts: counts(b.verdictWhy), Scores: scores, Manifests: b.manifests,

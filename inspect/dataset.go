@@ -2,10 +2,112 @@ package inspect
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/eosinlab/eosin/shards"
 )
 
-// OpenDataset opens a committed dataset version (PREFIX or PREFIX@VERSION).
-func OpenDataset(ctx context.Context, arg string) (Source, error) {
-	return nil, errors.New("reading committed dataset versions is not supported yet")
+// DatasetSource reads a committed dataset version through the shards reader: figure or sample
+// records with their image bytes, and the manifest's counts, statistics and rejects.
+type DatasetSource struct {
+	ds   *shards.Dataset
+	base string
+}
+
+// OpenDataset opens a committed dataset version: PREFIX (the version LATEST names) or
+// PREFIX@VERSION, a local directory or s3://bucket/prefix (credentials and endpoint from the
+// usual environment variables).
+func OpenDataset(ctx context.Context, ref string) (*DatasetSource, error) {
+	ds, err := shards.Open(ctx, ref, shards.ReadOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", ref, err)
+	}
+	s := &DatasetSource{ds: ds}
+	if prefix, _ := shards.SplitRef(ref); !strings.Contains(prefix, "://") {
+		s.base = filepath.Clean(prefix)
+	}
+	return s, nil
+}
+
+// Close releases the dataset.
+func (s *DatasetSource) Close() error { return s.ds.Close() }
+
+// Name is the dataset's location and version.
+func (s *DatasetSource) Name() string { return s.ds.Location() }
+
+// BaseDir is the prefix directory of a local dataset ("" for S3).
+func (s *DatasetSource) BaseDir() string { return s.base }
+
+// Manifest summarises the version's manifest.
+func (s *DatasetSource) Manifest() *Manifest {
+	m := s.ds.Manifest()
+	out := &Manifest{
+		Version: m.Version,
+		Counts: map[string]int64{
+			"records": int64(m.Totals.Records), "shards": int64(m.Totals.Shards),
+			"bytes": m.Totals.Bytes, "rejects": int64(m.Totals.Rejects), "documents": int64(len(m.Documents)),
+		},
+		Stats: m.Stats,
+	}
+	if len(m.RejectCounts) > 0 {
+		out.Rejects = map[string]int64{}
+		for k, v := range m.RejectCounts {
+			out.Rejects[k] = int64(v)
+		}
+	}
+	if m.Kind != "" {
+		out.Stats = map[string]any{"kind": string(m.Kind), "formats": fmt.Sprint(m.Formats)}
+		for k, v := range m.Stats {
+			out.Stats[k] = v
+		}
+	}
+	return out
+}
+
+// Figures reads the figure records of a figure dataset, with their image bytes.
+func (s *DatasetSource) Figures(ctx context.Context, fn func(FigureItem) error) error {
+	if s.ds.Manifest().Kind != shards.KindFigure {
+		return nil
+	}
+	for rec, err := range s.ds.Records(ctx) {
+		if err != nil {
+			return err
+		}
+		if rec.Figure != nil {
+			if err := fn(FigureItem{Figure: *rec.Figure}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Samples reads the sample records of a sample dataset, with their image bytes.
+func (s *DatasetSource) Samples(ctx context.Context, fn func(SampleItem) error) error {
+	if s.ds.Manifest().Kind != shards.KindSample {
+		return nil
+	}
+	for rec, err := range s.ds.Records(ctx) {
+		if err != nil {
+			return err
+		}
+		if rec.Sample != nil {
+			if err := fn(SampleItem{Sample: *rec.Sample}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Rejects returns the rejects listed in the manifest.
+func (s *DatasetSource) Rejects(ctx context.Context, fn func(shards.Reject) error) error {
+	for _, r := range s.ds.Manifest().Rejects {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }

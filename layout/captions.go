@@ -209,7 +209,8 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 			break
 		}
 		l := ls[next]
-		if d := l.box.Y1 - last.box.Y1; d > spacing*captionSpacingSlack || d < 0.4*l.size {
+		d := l.base - last.base
+		if d > spacing*captionSpacingSlack || d < 0.4*l.size {
 			break
 		}
 		if math.Abs(l.size-first.size) > captionSizeTol {
@@ -219,10 +220,12 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 		cx, _ := l.box.Center()
 		bx, _ := blk.box.Center()
 		centred := math.Abs(cx-bx) < captionAlignTol && len(blk.lines) == 1
-		if !(leftOK || centred) || l.box.X1 > blk.box.X1+captionAlignTol+2 && len(blk.lines) > 1 {
+		if !(leftOK || centred) {
 			break
 		}
-		if l.box.X1 > blk.box.X1+captionAlignTol && len(blk.lines) == 1 && !leftOK {
+		// A line wider than the block continues it only when set tight below it (ragged
+		// captions); body text after a caption sits further away.
+		if l.box.X1 > blk.box.X1+captionAlignTol && (!leftOK || d > 1.15*spacing) {
 			break
 		}
 		if overGraphic(l.box, graphics, first.box) {

@@ -29,6 +29,7 @@ type tline struct {
 	bold  bool    // first word bold
 	mono  bool    // dominant font is a typewriter face
 	words []extract.Word
+	base  float64 // baseline estimate: the median bottom of the words
 	// role is assigned by the classifier: body, caption, figure text.
 	role role
 }
@@ -255,6 +256,12 @@ func makeLine(ws []extract.Word) tline {
 		fontChars[w.Font] += n
 	}
 	l.text = b.String()
+	bottoms := make([]float64, len(ws))
+	for i, w := range ws {
+		bottoms[i] = w.BBox.Y1
+	}
+	sort.Float64s(bottoms)
+	l.base = bottoms[len(bottoms)/2]
 	l.size = argmaxF(sizeChars)
 	l.font = argmaxS(fontChars)
 	l.bold = len(ws) > 0 && ws[0].Bold

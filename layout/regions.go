@@ -229,6 +229,10 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 			if math.Abs(l.size-st.bodySize) > 1 {
 				gapMax = math.Max(gapMax, 1.6*l.size)
 			}
+			if isVertical(l) {
+				gapMax = math.Max(gapMax, 2*l.size)
+				bodyFace = false
+			}
 			lx, _ := l.box.Center()
 			for bi := range blobs {
 				b := &blobs[bi]
@@ -279,14 +283,23 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 	markSmallText(pm, st)
 }
 
-// markSmallText gives short, non-typewriter lines in a size other than the body's, that no
-// figure took and that do not start at a column margin (headings do), the role roleOther: they
-// are not body text and do not stop a figure region.
+// markSmallText gives the role roleOther to lines that are neither body text nor taken by a
+// figure: vertical text, and short lines in a non-typewriter face that neither start at a
+// column margin (headings, paragraph ends do) nor sit next to a long line of a paragraph.
+// Such lines do not stop a figure region.
 func markSmallText(pm *pageModel, st docStats) {
 	colW := st.columns[0].width()
+	long := func(l tline) bool { return l.box.Width() >= 0.5*colW }
 	for i := range pm.lines {
 		l := &pm.lines[i]
-		if l.role != roleBody || l.mono || math.Abs(l.size-st.bodySize) <= 1.5 || l.box.Width() >= 0.3*colW {
+		if l.role != roleBody {
+			continue
+		}
+		if isVertical(*l) {
+			l.role = roleOther
+			continue
+		}
+		if l.mono || l.box.Width() >= 0.3*colW {
 			continue
 		}
 		atMargin := false
@@ -295,10 +308,28 @@ func markSmallText(pm *pageModel, st docStats) {
 				atMargin = true
 			}
 		}
-		if !atMargin || l.size < st.bodySize {
+		if atMargin && l.size >= st.bodySize-1.5 {
+			continue
+		}
+		inParagraph := false
+		for j, m := range pm.lines {
+			if j == i || m.role != roleBody || !long(m) || hOverlap(m.box, l.box) <= 0 {
+				continue
+			}
+			if d := math.Abs(m.box.Y1 - l.box.Y1); d > 0.5*l.size && d < 1.5*st.lineSpacing {
+				inParagraph = true
+				break
+			}
+		}
+		if !inParagraph {
 			l.role = roleOther
 		}
 	}
+}
+
+// isVertical reports a line set vertically (rotated axis titles).
+func isVertical(l tline) bool {
+	return len([]rune(l.text)) > 1 && l.box.Height() > 1.5*l.box.Width()
 }
 
 func mergeBlob(a, b blob) blob {

@@ -142,8 +142,8 @@ func TestBuildIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	PrintSummary(os.Stderr, s1)
-	if s1.Counters[cDocsProcessed] != 3 || s1.Counters[cDocsSkipped] != 0 {
-		t.Fatalf("first build counters %v", s1.Counters)
+	if b := s1.Build; b.DocsProcessed != 3 || b.DocsSkipped != 0 || b.DocsFound != 3 || b.FiguresWritten == 0 {
+		t.Fatalf("first build: %+v", b)
 	}
 	m1, figs1 := readDataset(t, out)
 	if m1.Version != s1.Version || len(m1.Documents) != 3 {
@@ -164,8 +164,8 @@ func TestBuildIncremental(t *testing.T) {
 		t.Fatal(err)
 	}
 	PrintSummary(os.Stderr, s2)
-	if s2.Counters[cDocsProcessed] != 1 || s2.Counters[cDocsSkipped] != 3 || s2.Counters[cDocsFound] != 4 {
-		t.Fatalf("second build counters %v", s2.Counters)
+	if b := s2.Build; b.DocsProcessed != 1 || b.DocsSkipped != 3 || b.DocsFound != 4 {
+		t.Fatalf("second build: %+v", b)
 	}
 	m2, figs2 := readDataset(t, out)
 	if m2.Version == m1.Version || len(m2.Documents) != 4 {
@@ -176,8 +176,8 @@ func TestBuildIncremental(t *testing.T) {
 			t.Errorf("figure %s of the first version missing from the second", id)
 		}
 	}
-	if len(figs2) <= len(figs1) {
-		t.Errorf("second version has %d figures, first %d", len(figs2), len(figs1))
+	if len(figs2) != len(figs1)+s2.Build.FiguresWritten || s2.Build.FiguresWritten == 0 {
+		t.Errorf("second version has %d figures, first %d, second build wrote %d", len(figs2), len(figs1), s2.Build.FiguresWritten)
 	}
 
 	// Nothing new: no new version.
@@ -185,7 +185,10 @@ func TestBuildIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s3.Version != "" || s3.Counters[cDocsProcessed] != 0 || s3.Counters[cDocsSkipped] != 4 {
-		t.Fatalf("third build: version %q, counters %v", s3.Version, s3.Counters)
+	if b := s3.Build; s3.Version != "" || b.DocsProcessed != 0 || b.DocsSkipped != 4 {
+		t.Fatalf("third build: version %q, %+v", s3.Version, b)
+	}
+	if latest, _ := os.ReadFile(filepath.Join(out, shards.LatestName)); strings.TrimSpace(string(latest)) != m2.Version {
+		t.Fatalf("LATEST %q after a build with nothing new, want %s", latest, m2.Version)
 	}
 }

@@ -87,9 +87,11 @@ type shardResult struct {
 
 // commitPart is one input of the commit step: exactly one field is set.
 type commitPart struct {
-	Shard  *shardResult
-	Doc    *docResult
-	Groups [][]string // near-duplicate caption groups
+	Shard      *shardResult `json:",omitempty"`
+	Doc        *docResult   `json:",omitempty"`
+	Groups     [][]string   `json:",omitempty"` // near-duplicate caption groups
+	Skipped    int          `json:",omitempty"` // documents already committed
+	Duplicates int          `json:",omitempty"` // copies of a document under another URI
 }
 
 func init() {

@@ -53,7 +53,7 @@ func buildGraph(s beam.Scope, p plan) graph {
 	refs := beam.Reshuffle(s, beam.ParDo(s.Scope("match"), &matchFn{S3: s3}, inputs))
 	fps, rejIngest := beam.ParDo2(s.Scope("fingerprint"), &fingerprintFn{S3: s3}, refs)
 	done := beam.ParDo(s.Scope("committed"), shaKey, beam.CreateList(s.Scope("committed"), append([]string{}, p.done...)))
-	work, rejPick := beam.ParDo2(s.Scope("pick"), &pickDocFn{PagesPerRange: cfg.PagesPerRange}, beam.CoGroupByKey(s, fps, done))
+	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{PagesPerRange: cfg.PagesPerRange}, beam.CoGroupByKey(s, fps, done))
 	work = beam.Reshuffle(s.Scope("spread_work"), work)
 
 	figs, rejProcess, results := beam.ParDo3(s.Scope("extract_layout"), &processFn{S3: s3, DPI: cfg.RenderDPI}, work)
@@ -74,7 +74,7 @@ func buildGraph(s beam.Scope, p plan) graph {
 
 	docParts := beam.ParDo(s, docResultPart, results)
 	marker := beam.ParDo(s, commitMarker, beam.Impulse(s))
-	parts := beam.Flatten(s, figParts, rejParts, docParts, groups, marker)
+	parts := beam.Flatten(s, figParts, rejParts, docParts, groups, pickParts, marker)
 	beam.ParDo0(s.Scope("commit"), &commitFn{sink: out, Version: p.version, PrevVersion: p.prevVersion, Created: p.created, RunInfo: p.runInfo},
 		beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 	return graph{work: work, figures: figs, kept: kept, rejects: rejects, results: results}

@@ -42,7 +42,10 @@ type Summary struct {
 	Location string
 	// Manifest is the committed manifest (nil when nothing new was found).
 	Manifest *shards.Manifest
-	// Counters are the Beam counters of namespace "eosin", summed over steps.
+	// Build holds the exact counts of this build (from its build report).
+	Build BuildStats
+	// Counters are the Beam counters of namespace "eosin", summed over steps (the progress
+	// line's source; prism can lose updates, so Build is the reference).
 	Counters map[string]int64
 	// Elapsed is the wall time of the pipeline run.
 	Elapsed time.Duration
@@ -171,6 +174,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	if res != nil {
 		sum.Counters = counters(res.Metrics())
 	}
+	rb, err := storage.ReadAll(ctx, st, reportKey(p.version))
+	if err != nil {
+		return sum, fmt.Errorf("build report: %w", err)
+	}
+	var report BuildReport
+	if err := json.Unmarshal(rb, &report); err != nil {
+		return sum, fmt.Errorf("build report: %w", err)
+	}
+	sum.Build = report.Build
 	latest, err := readLatest(ctx, st)
 	if err != nil {
 		return sum, err
@@ -302,24 +314,26 @@ func progressLine(c map[string]int64, elapsed time.Duration) string {
 // PrintSummary writes the summary table of a build.
 func PrintSummary(w io.Writer, s *Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	c := s.Counters
+	b := s.Build
 	row := func(name string, v any) { fmt.Fprintf(tw, "%s\t%v\t\n", name, v) }
 	fmt.Fprintln(tw, "this build\t\t")
-	row("documents found", c[cDocsFound])
-	row("  skipped (already committed)", c[cDocsSkipped])
-	row("  duplicate copies", c[cDocsDuplicate])
-	row("  processed", c[cDocsProcessed])
-	row("  rejected", c[cDocsRejected])
-	row("pages", c[cPagesDone])
-	row("  rejected", c[cPagesRejected])
-	row("figures found", c[cFiguresFound])
-	row("  filtered", c[cFiguresFiltered])
-	row("  duplicates", c[cFiguresDup])
-	row("  kept", c[cFiguresKept])
-	row("rejects", c[cRejects])
+	row("documents found", b.DocsFound)
+	row("  skipped (already committed)", b.DocsSkipped)
+	row("  duplicate copies", b.DocsDuplicate)
+	row("  unreadable", b.DocsUnreadable)
+	row("  processed", b.DocsProcessed)
+	row("  rejected", b.DocsRejected)
+	row("pages", b.Pages)
+	row("  rejected", b.PagesRejected)
+	row("figures found", b.FiguresFound)
+	row("  filtered", b.FiguresFiltered)
+	row("  duplicates", b.FiguresDuplicate)
+	row("  written", b.FiguresWritten)
+	row("near-duplicate caption groups", b.CaptionGroups)
+	row("rejects", b.Rejects)
 	row("elapsed", s.Elapsed.Round(time.Millisecond))
 	if secs := s.Elapsed.Seconds(); secs > 0 {
-		row("pages/s", fmt.Sprintf("%.2f", float64(c[cPagesDone])/secs))
+		row("pages/s", fmt.Sprintf("%.2f", float64(b.Pages)/secs))
 	}
 	if m := s.Manifest; m != nil {
 		fmt.Fprintln(tw, "dataset\t\t")

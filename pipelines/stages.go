@@ -59,7 +59,7 @@ var (
 func init() {
 	register.DoFn3x1[context.Context, string, func(docRef), error](&matchFn{})
 	register.DoFn4x0[context.Context, docRef, func(string, docItem), func(shards.Reject)](&fingerprintFn{})
-	register.DoFn6x0[context.Context, string, func(*docItem) bool, func(*bool) bool, func(workItem), func(shards.Reject)](&pickDocFn{})
+	register.DoFn7x0[context.Context, string, func(*docItem) bool, func(*bool) bool, func(workItem), func(shards.Reject), func([]byte)](&pickDocFn{})
 	register.DoFn5x1[context.Context, workItem, func(figItem), func(shards.Reject), func(docResult), error](&processFn{})
 	register.DoFn5x0[context.Context, figItem, func(figItem), func(dedupItem), func(shards.Reject)](&filterFn{})
 	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
@@ -136,7 +136,7 @@ type pickDocFn struct {
 	PagesPerRange int `json:"pages_per_range"`
 }
 
-func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(*docItem) bool, done func(*bool) bool, emit func(workItem), reject func(shards.Reject)) {
+func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(*docItem) bool, done func(*bool) bool, emit func(workItem), reject func(shards.Reject), part func([]byte)) {
 	var items []docItem
 	var d docItem
 	for copies(&d) {
@@ -153,7 +153,13 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 	}
 	if isDone {
 		mDocsSkipped.Inc(ctx, int64(len(items)))
+		b, _ := json.Marshal(commitPart{Skipped: len(items)})
+		part(b)
 		return
+	}
+	if len(items) > 1 {
+		b, _ := json.Marshal(commitPart{Duplicates: len(items) - 1})
+		part(b)
 	}
 	for _, dup := range items[1:] {
 		mDocsDuplicate.Inc(ctx, 1)

@@ -246,13 +246,14 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 		}
 		prev = m
 	}
-	m, newDocs, err := buildManifest(f.Version, f.Created, prev, parts)
+	m, build, err := buildManifest(f.Version, f.Created, prev, parts)
 	if err != nil {
 		return err
 	}
-	if newDocs == 0 {
+	report := BuildReport{Version: f.Version, Previous: f.PrevVersion, Created: f.Created, Build: build}
+	if build.DocsProcessed+build.DocsRejected == 0 {
 		// Nothing was processed: the latest version stays as it is.
-		return nil
+		return f.writeReport(ctx, report)
 	}
 	if prev != nil {
 		if err := f.carry(ctx, prev, m); err != nil {
@@ -309,15 +310,25 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 	if err := f.store.Put(ctx, shards.LatestName, []byte(f.Version+"\n")); err != nil {
 		return fmt.Errorf("commit %s: %w", shards.LatestName, err)
 	}
-	return nil
+	report.Committed = true
+	return f.writeReport(ctx, report)
+}
+
+func (f *commitFn) writeReport(ctx context.Context, r BuildReport) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, _, err = f.put(ctx, reportKey(r.Version), b)
+	return err
 }
 
 // buildManifest assembles the manifest of a version from the commit parts and the previous
 // manifest (whose documents, reject counts and carried shards it extends).
-func buildManifest(version, created string, prev *shards.Manifest, parts func(*[]byte) bool) (*shards.Manifest, int, error) {
+func buildManifest(version, created string, prev *shards.Manifest, parts func(*[]byte) bool) (*shards.Manifest, BuildStats, error) {
 	ts, err := time.Parse(time.RFC3339, created)
 	if err != nil {
-		return nil, 0, fmt.Errorf("created %q: %w", created, err)
+		return nil, BuildStats{}, fmt.Errorf("created %q: %w", created, err)
 	}
 	m := &shards.Manifest{
 		ManifestVersion: 1,
@@ -332,22 +343,13 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 		Rejects:         []shards.Reject{},
 	}
 	docs := map[string]bool{}
-	var build struct {
-		DocsProcessed  int `json:"documents_processed"`
-		DocsRejected   int `json:"documents_rejected"`
-		Pages          int `json:"pages"`
-		PagesRejected  int `json:"pages_rejected"`
-		FiguresFound   int `json:"figures_found"`
-		FiguresWritten int `json:"figures_written"`
-		Rejects        int `json:"rejects"`
-		CaptionGroups  int `json:"near_duplicate_caption_groups"`
-	}
+	var build BuildStats
 	var groups [][]string
 	var raw []byte
 	for parts(&raw) {
 		var p commitPart
 		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, 0, fmt.Errorf("commit part: %w", err)
+			return nil, BuildStats{}, fmt.Errorf("commit part: %w", err)
 		}
 		switch {
 		case p.Shard != nil && p.Shard.Kind == "figures":
@@ -356,8 +358,17 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 		case p.Shard != nil && p.Shard.Kind == "rejects":
 			m.Files = append(m.Files, shards.FileInfo{Format: shards.JSONL, Path: p.Shard.Path, Bytes: p.Shard.Bytes, SHA256: p.Shard.SHA256})
 			for i, k := range p.Shard.CountKeys {
-				m.RejectCounts[k] += int(p.Shard.CountVals[i])
-				build.Rejects += int(p.Shard.CountVals[i])
+				n := int(p.Shard.CountVals[i])
+				m.RejectCounts[k] += n
+				build.Rejects += n
+				switch {
+				case strings.HasPrefix(k, "filter/"):
+					build.FiguresFiltered += n
+				case strings.HasPrefix(k, "dedup/"):
+					build.FiguresDuplicate += n
+				case k == "ingest/unreadable":
+					build.DocsUnreadable += n
+				}
 			}
 		case p.Doc != nil:
 			docs[p.Doc.SHA256] = true
@@ -371,6 +382,9 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 			build.FiguresFound += p.Doc.Figures
 		case p.Groups != nil:
 			groups = append(groups, p.Groups...)
+		default:
+			build.DocsSkipped += p.Skipped
+			build.DocsDuplicate += p.Duplicates
 		}
 	}
 	if prev != nil {
@@ -394,8 +408,41 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 	if prev != nil {
 		m.Stats["previous_version"] = prev.Version
 	}
-	return m, build.DocsProcessed + build.DocsRejected, nil
+	build.DocsFound = build.DocsProcessed + build.DocsRejected + build.DocsSkipped + build.DocsDuplicate + build.DocsUnreadable
+	return m, build, nil
 }
+
+// BuildStats are the exact counts of one build, computed from the data that reached the commit
+// step (Beam metrics drive the progress line; on some runners they are approximate).
+type BuildStats struct {
+	DocsFound        int `json:"documents_found"`
+	DocsSkipped      int `json:"documents_skipped"`
+	DocsDuplicate    int `json:"documents_duplicate"`
+	DocsUnreadable   int `json:"documents_unreadable"`
+	DocsProcessed    int `json:"documents_processed"`
+	DocsRejected     int `json:"documents_rejected"`
+	Pages            int `json:"pages"`
+	PagesRejected    int `json:"pages_rejected"`
+	FiguresFound     int `json:"figures_found"`
+	FiguresFiltered  int `json:"figures_filtered"`
+	FiguresDuplicate int `json:"figures_duplicate"`
+	FiguresWritten   int `json:"figures_written"`
+	Rejects          int `json:"rejects"`
+	CaptionGroups    int `json:"near_duplicate_caption_groups"`
+}
+
+// BuildReport is written to <prefix>/builds/<version>.json by every build, including builds
+// that found nothing new and committed no version.
+type BuildReport struct {
+	Version   string     `json:"version"`
+	Committed bool       `json:"committed"`
+	Previous  string     `json:"previous,omitempty"`
+	Created   string     `json:"created"`
+	Build     BuildStats `json:"build"`
+}
+
+// reportKey is the object name of a build report.
+func reportKey(version string) string { return "builds/" + version + ".json" }
 
 // finishTotals sorts the shard and file lists and recomputes the totals.
 func finishTotals(m *shards.Manifest) {

@@ -2,6 +2,7 @@ package reward
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -60,6 +61,16 @@ func firstKey(obj map[string]json.RawMessage, keys []string) (string, bool) {
 	return "", false
 }
 
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(buf.Bytes()), nil
+}
+
 // Stats summarises a scoring run.
 type Stats struct {
 	N    int                `json:"n"`
@@ -96,17 +107,25 @@ func ScoreJSONL(ctx context.Context, r io.Reader, w io.Writer, s Scorer) (Stats,
 			return st, fmt.Errorf("line %d: %w", line, err)
 		}
 		res := s.Score(in)
-		raw, err := json.Marshal(res)
+		raw, err := marshalNoEscape(res)
 		if err != nil {
 			return st, fmt.Errorf("line %d: %w", line, err)
 		}
-		obj["reward"] = raw
-		out, err := json.Marshal(obj)
-		if err != nil {
-			return st, fmt.Errorf("line %d: %w", line, err)
+		// the input object, unchanged, with "reward" appended (replacing an earlier one)
+		if _, ok := obj["reward"]; ok {
+			delete(obj, "reward")
+			if b, err = marshalNoEscape(obj); err != nil {
+				return st, fmt.Errorf("line %d: %w", line, err)
+			}
 		}
-		bw.Write(out)
-		bw.WriteByte('\n')
+		b = bytes.TrimSpace(b)
+		bw.Write(b[:len(b)-1])
+		if len(obj) > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString(`"reward":`)
+		bw.Write(raw)
+		bw.WriteString("}\n")
 		st.N++
 		st.Mean += res.Overall
 		for k, v := range res.Components {

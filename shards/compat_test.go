@@ -66,7 +66,10 @@ func TestWebDatasetPythonTarfile(t *testing.T) {
 			}
 			writeVersion(t, dir, WriteOptions{Version: "v1", Gzip: c.gzip, MaxRecords: 4}, fs, ss)
 			var got struct {
-				Shards  []struct{ URL string; Samples int }
+				Shards []struct {
+					URL     string
+					Samples int
+				}
 				Samples []struct {
 					Key    string
 					Exts   []string
@@ -138,7 +141,10 @@ func TestMDSPythonZstd(t *testing.T) {
 			}
 			m := writeVersion(t, dir, WriteOptions{Version: "v1", Formats: []Format{MDS}, MDSCompression: c.comp, MaxRecords: 4}, fs, ss)
 			var got struct {
-				Shards  []struct{ Basename string; Samples int }
+				Shards []struct {
+					Basename string
+					Samples  int
+				}
 				Samples []map[string]json.RawMessage
 			}
 			runJSON(t, &got, py, "testdata/mds_check.py", filepath.Join(dir, "v1", "mds"))
@@ -228,12 +234,12 @@ func TestParquetDuckDB(t *testing.T) {
 				Types    map[string]string
 				Metadata []struct{ Key, Value string }
 				Rows     []struct {
-					ID     string
-					Images []struct{ SHA256, Path string }
+					ID                                                          string
+					Images                                                      []struct{ SHA256, Path string }
 					Caption, Problem, Answer, Solution, GT, DataSource, Ability string
-					DataSourceRaw                                              string `json:"data_source"`
-					Messages, Prompt                                           []msg
-					Idx                                                        int
+					DataSourceRaw                                               string `json:"data_source"`
+					Messages, Prompt                                            []msg
+					Idx                                                         int
 				}
 			}
 			if err := json.Unmarshal(out, &got); err != nil {

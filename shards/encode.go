@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,7 +35,7 @@ func mdsColumns(k Kind) []mds.Column {
 }
 
 func (s *sink) addFigure(ctx context.Context, f *Figure) error {
-	rec, err := json.Marshal(f)
+	rec, err := marshalRecord(f)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ func sampleMessages(s *Sample) []pq.Message {
 }
 
 func (s *sink) addSample(ctx context.Context, smp *Sample) error {
-	rec, err := json.Marshal(smp)
+	rec, err := marshalRecord(smp)
 	if err != nil {
 		return err
 	}
@@ -191,9 +192,21 @@ func (r *Record) ID() string {
 // MarshalJSON encodes the record itself (without image bytes).
 func (r *Record) MarshalJSON() ([]byte, error) {
 	if r.Figure != nil {
-		return json.Marshal(r.Figure)
+		return marshalRecord(r.Figure)
 	}
-	return json.Marshal(r.Sample)
+	return marshalRecord(r.Sample)
+}
+
+// marshalRecord encodes a record as compact JSON without HTML escaping (so "<image>" stays
+// readable).
+func marshalRecord(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // decodeRecord decodes a record's JSON; images are attached by the caller.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -82,6 +83,25 @@ func pubLayNetPages(t testing.TB) (names []string, pages map[string][]byte) {
 // annotation contribute the page JPEG itself (like an embedded image).
 func realFigures(t testing.TB, max int) []*Figure {
 	t.Helper()
+	sharedData(t, "publaynet") // skips (or fails on CI) before the cache is built
+	figureCache.once.Do(func() { figureCache.figs = buildFigures(t, 40) })
+	if len(figureCache.figs) == 0 {
+		t.Fatal("no figures built from PubLayNet")
+	}
+	if max > len(figureCache.figs) {
+		max = len(figureCache.figs)
+	}
+	return figureCache.figs[:max]
+}
+
+// figureCache holds the figures built once per test binary (PNG encoding is slow).
+var figureCache struct {
+	once sync.Once
+	figs []*Figure
+}
+
+func buildFigures(t testing.TB, max int) []*Figure {
+	t.Helper()
 	dir := sharedData(t, "publaynet")
 	raw, err := os.ReadFile(filepath.Join(dir, "samples.json"))
 	if err != nil {
@@ -141,9 +161,6 @@ func realFigures(t testing.TB, max int) []*Figure {
 				ImageBytes: page,
 			})
 		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no figures built from PubLayNet")
 	}
 	return out
 }

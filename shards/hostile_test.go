@@ -137,7 +137,7 @@ func TestHostileTarMemberEscapes(t *testing.T) {
 	mustContain(t, "read", errs[WebDataset], `"../x"`, "unsafe path")
 	// Nothing was written anywhere else.
 	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
-		if info != nil && info.Name() == "x" || strings.HasSuffix(p, "x.json") {
+		if info != nil && (info.Name() == "x" || info.Name() == "x.json") {
 			t.Errorf("file written outside the dataset: %s", p)
 		}
 		return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -103,6 +104,7 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 	}
 
 	ids := map[Format][]string{}
+	broken := map[Format]bool{}
 	for _, sh := range m.Shards {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -113,6 +115,7 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 		rep.Bytes += got
 		if err != nil {
 			problem("%s: %v", sh.Path, err)
+			broken[sh.Format] = true
 			continue
 		}
 		if len(shardIDs) != sh.Records {
@@ -149,6 +152,9 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 	var ref []string
 	var refFormat Format
 	for _, f := range m.Formats {
+		if broken[f] {
+			continue
+		}
 		list := ids[f]
 		seen := make(map[string]struct{}, len(list))
 		for _, id := range list {
@@ -196,11 +202,21 @@ func (d *Dataset) verifyShard(ctx context.Context, sh ShardInfo, mdsIndex map[st
 	}
 	var n int64
 	var decErr error
+	hashErr := func() error {
+		sum := hex.EncodeToString(h.sha.Sum(nil))
+		if n != sh.Bytes || sum != sh.SHA256 {
+			return fmt.Errorf("%d bytes sha256 %s, manifest says %d bytes sha256 %s", n, sum, sh.Bytes, sh.SHA256)
+		}
+		return nil
+	}
 	switch sh.Format {
 	case Parquet:
 		// Random access: hash in a first pass, decode in a second.
 		n, err = io.Copy(h, io.NewSectionReader(o, 0, o.Size()))
 		if err != nil {
+			return n, "", err
+		}
+		if err := hashErr(); err != nil {
 			return n, "", err
 		}
 		decErr = decodeShard(ctx, d.manifest.Kind, sh, o, o.Size(), nil, d.opts.MaxObjectSize, collect)
@@ -214,6 +230,9 @@ func (d *Dataset) verifyShard(ctx context.Context, sh ShardInfo, mdsIndex map[st
 		}
 		n = int64(len(data))
 		h.Write(data)
+		if err := hashErr(); err != nil {
+			return n, "", err
+		}
 		if entry, ok := mdsIndex[sh.Path]; ok {
 			if err := checkMDSHashes(entry, data); err != nil {
 				return n, "", err
@@ -223,26 +242,35 @@ func (d *Dataset) verifyShard(ctx context.Context, sh ShardInfo, mdsIndex map[st
 	default:
 		cr := &countingReader{r: io.TeeReader(o, h)}
 		decErr = decodeShard(ctx, d.manifest.Kind, sh, cr, o.Size(), nil, d.opts.MaxObjectSize, collect)
-		if decErr == nil {
-			_, err = io.Copy(io.Discard, cr) // hash what the decoder did not need (tar padding)
-		}
+		// Hash what the decoder did not need (tar padding), or the rest after a decoding error.
+		_, err = io.Copy(io.Discard, cr)
 		n = cr.n
 		if err != nil {
 			return n, "", err
 		}
+		if err := hashErr(); err != nil {
+			if decErr != nil {
+				return n, "", fmt.Errorf("%w; %v", err, trimPath(decErr, sh.Path))
+			}
+			return n, "", err
+		}
 	}
 	if decErr != nil {
-		return n, "", decErr
-	}
-	sum := hex.EncodeToString(h.sha.Sum(nil))
-	if n != sh.Bytes || sum != sh.SHA256 {
-		return n, "", fmt.Errorf("%d bytes sha256 %s, manifest says %d bytes sha256 %s", n, sum, sh.Bytes, sh.SHA256)
+		return n, "", trimPath(decErr, sh.Path)
 	}
 	md := ""
 	if h.md != nil {
 		md = hex.EncodeToString(h.md.Sum(nil))
 	}
 	return n, md, nil
+}
+
+// trimPath drops the "path: " prefix decoders put on their errors (the report adds it).
+func trimPath(err error, path string) error {
+	if msg, ok := strings.CutPrefix(err.Error(), path+": "); ok {
+		return errors.New(msg)
+	}
+	return err
 }
 
 func checkMDSHashes(e mds.Entry, data []byte) error {

@@ -62,20 +62,20 @@ type WriteOptions struct {
 // Writer writes one version of a dataset. Its methods are safe for concurrent use; records
 // are written in call order. Call Commit to publish the version, or Abort to give up.
 type Writer struct {
-	mu      sync.Mutex
-	store   storage.Store
+	mu       sync.Mutex
+	store    storage.Store
 	ownStore bool
-	version string
-	opts    WriteOptions
-	kind    Kind
-	sinks   []*sink
-	ids     map[string]struct{}
-	docs    map[string]struct{}
-	rejects []Reject
-	stats   map[string]any
-	records int
-	failed  error
-	done    bool
+	version  string
+	opts     WriteOptions
+	kind     Kind
+	sinks    []*sink
+	ids      map[string]struct{}
+	docs     map[string]struct{}
+	rejects  []Reject
+	stats    map[string]any
+	records  int
+	failed   error
+	done     bool
 
 	upWG   sync.WaitGroup
 	upSem  chan struct{}
@@ -362,6 +362,13 @@ func (w *Writer) commitShard(ctx context.Context, obj storage.Writer, info Shard
 	w.upWG.Add(1)
 	go func() {
 		defer func() { <-w.upSem; w.upWG.Done() }()
+		w.upMu.Lock()
+		failed := w.upErr != nil
+		w.upMu.Unlock()
+		if failed { // the version cannot commit any more: do not upload in vain
+			obj.Abort()
+			return
+		}
 		err := obj.Commit(ctx)
 		w.upMu.Lock()
 		defer w.upMu.Unlock()

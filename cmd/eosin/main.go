@@ -44,8 +44,11 @@ GRPO/DAPO.`,
 	}
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log debug messages")
 	root.AddCommand(
+		newShardsCmd(),
 		newPDFCmd(),
 		newTrainCmd(),
+		newRewardCmd(),
+		newCoTCmd(),
 	)
 	return root
 }

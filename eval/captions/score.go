@@ -1,5 +1,10 @@
 package captions
 
+import (
+	"fmt"
+	"slices"
+)
+
 // Pred is an extracted caption to score.
 type Pred struct {
 	ID      string
@@ -18,6 +23,8 @@ type DocScore struct {
 	CropsOnPage int
 	Missed      []Truth // truths without a match
 	Spurious    []Pred  // predictions without a match
+	// BadCrops describes the matched figures whose crop is blank, missing or on another page.
+	BadCrops []string
 	Pairs       []Pair
 }
 
@@ -48,9 +55,9 @@ func (s DocScore) Add(o DocScore) DocScore {
 	return s
 }
 
-// Score matches the truths and predictions of one kind in one document. truthPage gives the
-// page (1-based) where a truth's caption is printed, or 0 when unknown.
-func Score(kind string, truths []Truth, preds []Pred, truthPage func(Truth) int) DocScore {
+// Score matches the truths and predictions of one kind in one document. truthPages gives the
+// pages (1-based) where a truth's caption is printed; nil skips the page check.
+func Score(kind string, truths []Truth, preds []Pred, truthPages func(Truth) []int) DocScore {
 	var ts []Truth
 	var ps []Pred
 	for _, t := range truths {
@@ -77,8 +84,14 @@ func Score(kind string, truths []Truth, preds []Pred, truthPage func(Truth) int)
 	for _, p := range pairs {
 		usedT[p.Truth], usedP[p.Pred] = true, true
 		pr := ps[p.Pred]
-		if pr.CropOK && (truthPage == nil || truthPage(ts[p.Truth]) == pr.Page) {
+		var tp []int
+		if truthPages != nil {
+			tp = truthPages(ts[p.Truth])
+		}
+		if pr.CropOK && (truthPages == nil || slices.Contains(tp, pr.Page)) {
 			s.CropsOnPage++
+		} else {
+			s.BadCrops = append(s.BadCrops, fmt.Sprintf("%s %d: crop ok %v, page %d, caption printed on page %v", kind, ts[p.Truth].Index, pr.CropOK, pr.Page, tp))
 		}
 	}
 	for i, t := range ts {
@@ -94,15 +107,84 @@ func Score(kind string, truths []Truth, preds []Pred, truthPage func(Truth) int)
 	return s
 }
 
-// PageOf returns the 1-based index of the page text that contains the most of the caption's
-// tokens in order of appearance, or 0 when no page holds at least half of them.
+// PageOf returns the 1-based page whose text holds the caption best: the share of the
+// caption's token bigrams found on the page, plus one when the page prints the caption's
+// opening ("Figure 3: Histogram …", label tokens then the caption's first tokens). It returns 0
+// when no page holds at least half of the bigrams.
+//
+// A caption printed identically on several pages (two figures with one caption) belongs to
+// all of them; PagesOf returns them all.
 func PageOf(caption string, pages [][]string) int {
+	ps := PagesOf(Truth{Text: caption}, pages)
+	if len(ps) == 0 {
+		return 0
+	}
+	return ps[0]
+}
+
+// PagesOf returns the pages (1-based, ascending) that hold the truth's caption best (see
+// PageOf).
+func PagesOf(t Truth, pages [][]string) []int {
+	caption := t.Text
 	ct := Tokens(caption)
-	best, bestScore := 0, 0.5
+	if len(ct) == 0 {
+		return nil
+	}
+	var grams []string
+	for i := 0; i+1 < len(ct); i++ {
+		grams = append(grams, ct[i]+" "+ct[i+1])
+	}
+	if len(grams) == 0 {
+		grams = ct
+	}
+	var best []int
+	bestScore := 0.5
 	for i, pt := range pages {
-		if c := Containment(ct, pt); c > bestScore+1e-9 {
-			best, bestScore = i+1, c
+		var pg []string
+		for k := 0; k+1 < len(pt); k++ {
+			pg = append(pg, pt[k]+" "+pt[k+1])
+		}
+		if len(ct) == 1 {
+			pg = pt
+		}
+		score := Containment(grams, pg)
+		if ok, _ := opens(pt, ct); ok {
+			score++
+		}
+		switch {
+		case score > bestScore+1e-9:
+			best, bestScore = []int{i + 1}, score
+		case score > bestScore-1e-9 && len(best) > 0:
+			best = append(best, i+1)
 		}
 	}
 	return best
+}
+
+// opens reports whether page tokens hold a caption opening: "figure"/"fig"/"table", one or two
+// number tokens, then the caption's first (up to three) tokens. It returns the last number token.
+func opens(page, caption []string) (bool, string) {
+	n := min(3, len(caption))
+	for i, t := range page {
+		if t != "figure" && t != "fig" && t != "table" {
+			continue
+		}
+		for skip := 1; skip <= 2; skip++ {
+			j := i + 1 + skip
+			if j+n > len(page) {
+				continue
+			}
+			ok := true
+			for k := 0; k < n; k++ {
+				if page[j+k] != caption[k] {
+					ok = false
+					break
+				}
+			}
+			if ok {
+				return true, page[j-1]
+			}
+		}
+	}
+	return false, ""
 }

@@ -324,7 +324,7 @@
   }
   // textChunks loads the search text of every figure.
   function textChunks(progress) {
-    return loadMany('text', range(Math.ceil(N / chunk)), progress);
+    return loadMany('text', range(Math.ceil(N / I.textChunk)), progress);
   }
   // matchFigures returns the indexes matching the filters, in order.
   function matchFigures(p, progress) {
@@ -334,9 +334,9 @@
     var terms = (p.q || '').toLowerCase().split(/\s+/).filter(Boolean);
     if (!terms.length) return Promise.resolve(list || range(N));
     return textChunks(progress).then(function (chunks) {
-      var base = list || range(N), out = [];
+      var base = list || range(N), out = [], tc = I.textChunk;
       base.forEach(function (i) {
-        var t = chunks[Math.floor(i / chunk)][i % chunk];
+        var t = chunks[Math.floor(i / tc)][i % tc];
         for (var k = 0; k < terms.length; k++) if (t.indexOf(terms[k]) < 0) return;
         out.push(i);
       });

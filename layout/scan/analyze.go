@@ -17,13 +17,15 @@ import (
 // Tuning of the page analysis, as fractions of the page height H (pixels) unless noted.
 const (
 	minWorkDPI     = 150   // images below this resolution are enlarged for analysis
-	clusterGap     = 0.015 // graphic blocks closer than this form one figure
+	clusterGap     = 0.025 // graphic blocks closer than this form one figure
 	captionReach   = 0.12  // a caption starts at most this far from its figure
 	smallBlockH    = 0.06  // text blocks up to this tall (and ≤ 3 lines) can be figure labels
 	maxProbeBlocks = 4     // text blocks probed for a caption on each side of a figure
 	maxProbeLines  = 3     // lines probed per block
 	maxCaptionLine = 15    // caption lines read at most
 	probeWidthEm   = 12    // a probe reads this many line heights from the start of a line
+	minCaptionEm   = 9     // lines shorter than this many line heights are not probed
+	maxLabelBlocks = 8     // small blocks absorbed into a figure on each side at most
 )
 
 // Analyze finds the figures of one page image: orientation, layout analysis, figure regions,
@@ -228,8 +230,9 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 		grown := box
 		for side, list := range [][]int{below, above} {
 			cur := box
-			for k, ti := range list {
-				if k >= maxProbeBlocks {
+			probed, absorbed := 0, 0
+			for _, ti := range list {
+				if probed >= maxProbeBlocks || absorbed >= maxLabelBlocks {
 					break
 				}
 				tb := lp.Blocks[ti]
@@ -240,6 +243,13 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 				if d > reach {
 					break
 				}
+				small := len(tb.Lines) <= 3 && tb.Box.Dy() <= int(smallBlockH*float64(H))
+				if small && !probeable(tb, lp.Width) {
+					cur = cur.Union(tb.Box) // too short for a caption: a label of the figure
+					absorbed++
+					continue
+				}
+				probed++
 				p, err := s.probeBlock(ctx, e, res, ti)
 				if err != nil {
 					return err
@@ -250,10 +260,11 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 					}
 					break
 				}
-				if len(tb.Lines) > 3 || tb.Box.Dy() > int(smallBlockH*float64(H)) {
+				if !small {
 					break // body text: the figure ends here
 				}
 				cur = cur.Union(tb.Box) // a label of the figure
+				absorbed++
 			}
 			if found != nil {
 				grown = cur
@@ -285,16 +296,40 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 	return nil
 }
 
+// probeable reports whether a text block has a line long enough to open a caption.
+func probeable(b ocr.Block, pageW int) bool {
+	for i, l := range b.Lines {
+		if i >= maxProbeLines {
+			break
+		}
+		if longLine(l.Box, pageW) {
+			return true
+		}
+	}
+	return false
+}
+
+// longLine reports a line long enough to hold a caption opening ("Figure 12: Some words"):
+// a fifth of the page width and several line heights.
+func longLine(r image.Rectangle, pageW int) bool {
+	return r.Dx() >= minCaptionEm*r.Dy() && r.Dx()*5 >= pageW
+}
+
 // probeBlock reads the start of the first lines of text block ti and reports a caption
 // opening.
 func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti int) (*probe, error) {
 	b := res.Layout.Blocks[ti]
 	var regions []image.Rectangle
+	var lineNo []int
 	for li, l := range b.Lines {
 		if li >= maxProbeLines {
 			break
 		}
 		h := l.Box.Dy()
+		if !longLine(l.Box, res.Layout.Width) {
+			continue
+		}
+		lineNo = append(lineNo, li)
 		r := l.Box.Inset(-max(2, h/6))
 		r.Max.X = min(r.Max.X, l.Box.Min.X+probeWidthEm*h)
 		regions = append(regions, r)
@@ -308,7 +343,7 @@ func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti
 		res.OCRPixels += area(regions[li])
 		slog.Debug("scan: caption probe", "region", regions[li], "text", p.Text())
 		if m, ok := caption.MatchLine(p.Text()); ok {
-			return &probe{block: ti, line: li, m: m}, nil
+			return &probe{block: ti, line: lineNo[li], m: m}, nil
 		}
 	}
 	return nil, nil

@@ -277,7 +277,9 @@ func (r *Result) Close() {
 	}
 }
 
-// toImage maps a box of the upright image back to the input image.
+// ToInput maps a box of the upright image (Result's boxes) back to the input image.
+func (r *Result) ToInput(b image.Rectangle) image.Rectangle { return r.toImage(b) }
+
 func (r *Result) toImage(b image.Rectangle) image.Rectangle {
 	if b.Empty() {
 		return b

@@ -85,6 +85,24 @@ type S3 struct {
 
 // OpenS3 connects to a bucket. It does not create the bucket; it checks that it exists.
 func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, error) {
+	cfg = cfg.withDefaults()
+	client, err := NewS3Client(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), cfg: cfg}
+	ok, err := client.BucketExists(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("S3 bucket %s at %s: %w", bucket, client.EndpointURL().Host, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("S3 bucket %s at %s does not exist", bucket, client.EndpointURL().Host)
+	}
+	return s, nil
+}
+
+// withDefaults fills zero fields from the environment and the defaults.
+func (cfg S3Config) withDefaults() S3Config {
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = firstEnv("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "S3_ENDPOINT_URL")
 	}
@@ -100,6 +118,13 @@ func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, erro
 	if cfg.Threads == 0 {
 		cfg.Threads = 4
 	}
+	return cfg
+}
+
+// NewS3Client builds the minio client OpenS3 uses (for tools and tests that need bucket
+// operations).
+func NewS3Client(cfg S3Config) (*minio.Client, error) {
+	cfg = cfg.withDefaults()
 	host, secure, custom := "s3.amazonaws.com", true, false
 	if cfg.Endpoint != "" {
 		custom = true
@@ -167,15 +192,7 @@ func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, erro
 	if err != nil {
 		return nil, fmt.Errorf("S3 client for %s: %w", host, err)
 	}
-	s := &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), cfg: cfg}
-	ok, err := client.BucketExists(ctx, bucket)
-	if err != nil {
-		return nil, fmt.Errorf("S3 bucket %s at %s: %w", bucket, host, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("S3 bucket %s at %s does not exist", bucket, host)
-	}
-	return s, nil
+	return client, nil
 }
 
 // Client returns the underlying minio client (for tests and tools).

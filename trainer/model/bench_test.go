@@ -19,13 +19,13 @@ func benchModel() *Model[float32] {
 	return New(p, NewCPU[float32]())
 }
 
-// BenchmarkForwardBackward: 4 sequences × 256 tokens, forward + log-probs + backward.
+// BenchmarkForwardBackward: 2 sequences × 128 tokens, forward + log-probs + backward.
 func BenchmarkForwardBackward(b *testing.B) {
 	m := benchModel()
 	rng := rand.New(rand.NewPCG(2, 2))
 	var seqs [][]int32
-	for range 4 {
-		s := make([]int32, 256)
+	for range 2 {
+		s := make([]int32, 128)
 		for i := range s {
 			s[i] = int32(rng.IntN(m.Cfg.VocabSize))
 		}
@@ -52,13 +52,13 @@ func BenchmarkForwardBackward(b *testing.B) {
 	b.ReportMetric(float64(len(batch.IDs)*b.N)/b.Elapsed().Seconds(), "tokens/s")
 }
 
-// BenchmarkGenerate: 16 prompts of 32 tokens, 64 new tokens each, KV cache, T = 1, top-p 0.9.
+// BenchmarkGenerate: 8 prompts of 16 tokens, 32 new tokens each, KV cache, T = 1, top-p 0.9.
 func BenchmarkGenerate(b *testing.B) {
 	m := benchModel()
 	rng := rand.New(rand.NewPCG(3, 3))
 	var prompts [][]int32
-	for range 16 {
-		s := make([]int32, 32)
+	for range 8 {
+		s := make([]int32, 16)
 		for i := range s {
 			s[i] = int32(rng.IntN(m.Cfg.VocabSize))
 		}
@@ -67,7 +67,7 @@ func BenchmarkGenerate(b *testing.B) {
 	b.ResetTimer()
 	n := 0
 	for range b.N {
-		out, err := m.Generate(context.Background(), prompts, SampleOptions{Temperature: 1, TopP: 0.9, MaxNewTokens: 64}, rng)
+		out, err := m.Generate(context.Background(), prompts, SampleOptions{Temperature: 1, TopP: 0.9, MaxNewTokens: 32}, rng)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -154,21 +154,41 @@ func (c *CPU[T]) RMSNormBackward(dx, dw, dout, x, w, rstd []T, rows, dim int) {
 
 // Linear implements Backend.
 func (c *CPU[T]) Linear(out, x, w, b []T, rows, nIn, nOut int) {
-	const rt, ct = 4, 32
+	const rt, ct = 4, 16
 	rTiles := (rows + rt - 1) / rt
 	cTiles := (nOut + ct - 1) / ct
 	c.parallel(rTiles*cTiles, rt*ct*nIn, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			r0, c0 := (t/cTiles)*rt, (t%cTiles)*ct
 			r1, c1 := min(r0+rt, rows), min(c0+ct, nOut)
-			for o := c0; o < c1; o++ {
-				wo := w[o*nIn : (o+1)*nIn]
-				var bias T
-				if b != nil {
-					bias = b[o]
+			xr := func(r int) []T { return x[r*nIn : (r+1)*nIn] }
+			wr := func(o int) []T { return w[o*nIn : (o+1)*nIn] }
+			bias := func(o int) T {
+				if b == nil {
+					return 0
 				}
+				return b[o]
+			}
+			o := c0
+			for ; o+4 <= c1; o += 4 {
+				r := r0
+				for ; r+2 <= r1; r += 2 {
+					s := dot2x4(xr(r), xr(r+1), wr(o), wr(o+1), wr(o+2), wr(o+3))
+					for k := 0; k < 4; k++ {
+						out[r*nOut+o+k] = s[k] + bias(o+k)
+						out[(r+1)*nOut+o+k] = s[4+k] + bias(o+k)
+					}
+				}
+				for ; r < r1; r++ {
+					s := dot1x4(xr(r), wr(o), wr(o+1), wr(o+2), wr(o+3))
+					for k := 0; k < 4; k++ {
+						out[r*nOut+o+k] = s[k] + bias(o+k)
+					}
+				}
+			}
+			for ; o < c1; o++ {
 				for r := r0; r < r1; r++ {
-					out[r*nOut+o] = dot(x[r*nIn:(r+1)*nIn], wo) + bias
+					out[r*nOut+o] = dotSeq(xr(r), wr(o)) + bias(o)
 				}
 			}
 		}
@@ -178,33 +198,31 @@ func (c *CPU[T]) Linear(out, x, w, b []T, rows, nIn, nOut int) {
 // LinearBackward implements Backend.
 func (c *CPU[T]) LinearBackward(dx, dw, db, dout, x, w []T, rows, nIn, nOut int) {
 	if dx != nil {
-		c.parallel(rows, nIn*nOut, func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				dxr := dx[r*nIn : (r+1)*nIn]
-				for o := 0; o < nOut; o++ {
-					if g := dout[r*nOut+o]; g != 0 {
-						axpy(g, w[o*nIn:(o+1)*nIn], dxr)
-					}
-				}
-			}
+		// dx[r] += Σ_o dout[r,o]·w[o]
+		c.parallel((rows+1)/2, nIn*nOut*2, func(lo, hi int) {
+			r0, r1 := 2*lo, min(2*hi, rows)
+			accRows(r1-r0, nOut,
+				func(j int) []T { return dx[(r0+j)*nIn : (r0+j+1)*nIn] },
+				func(o int) []T { return w[o*nIn : (o+1)*nIn] },
+				func(j, o int) T { return dout[(r0+j)*nOut+o] }, 0)
 		})
 	}
-	if dw != nil || db != nil {
-		c.parallel(nOut, rows*nIn, func(lo, hi int) {
-			for o := lo; o < hi; o++ {
-				var sb T
-				for r := 0; r < rows; r++ {
-					g := dout[r*nOut+o]
-					sb += g
-					if dw != nil && g != 0 {
-						axpy(g, x[r*nIn:(r+1)*nIn], dw[o*nIn:(o+1)*nIn])
-					}
-				}
-				if db != nil {
-					db[o] += sb
-				}
-			}
+	if dw != nil {
+		// dw[o] += Σ_r dout[r,o]·x[r]
+		c.parallel((nOut+1)/2, rows*nIn*2, func(lo, hi int) {
+			o0, o1 := 2*lo, min(2*hi, nOut)
+			accRows(o1-o0, rows,
+				func(j int) []T { return dw[(o0+j)*nIn : (o0+j+1)*nIn] },
+				func(r int) []T { return x[r*nIn : (r+1)*nIn] },
+				func(j, r int) T { return dout[r*nOut+o0+j] }, 0)
 		})
+	}
+	if db != nil {
+		for r := 0; r < rows; r++ {
+			for o := 0; o < nOut; o++ {
+				db[o] += dout[r*nOut+o]
+			}
+		}
 	}
 }
 

@@ -47,6 +47,10 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 	}
 	const steps = 200
 	cfg := toyConfig(steps)
+	// Overlong filtering: completions cut at max_new_tokens stay out of the loss. Without it the
+	// policy learns to repeat "</answer>" (the lazy full-match format reward accepts that, in
+	// Python as in Go) until it is truncated.
+	cfg.GRPO.MaskTruncated = true
 	tr, err := trainer.New(cfg, Codec{}, scorer, Tasks(Max), tinyParams(1))
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +78,17 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 		if i%25 == 0 || i == steps-1 {
 			t.Logf("step %3d reward %.3f acc %.3f fmt %.3f len %.1f ent %.3f %.0f tok/s", l.Step, l.RewardMean, l.Accuracy, l.Components["format"], l.RespLen, l.Entropy, l.TokensPerS)
 		}
+	}
+	// What the trained policy writes (greedy), for the log.
+	var c Codec
+	for _, task := range Tasks(Max)[37:40] {
+		p, _ := c.Encode(task.Problem)
+		out, err := tr.Policy.Generate(ctx, [][]int32{p}, model.SampleOptions{MaxNewTokens: 16, StopTokens: c.StopTokens()}, rand.New(rand.NewPCG(1, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, _ := c.Decode(out[0].Tokens, false)
+		t.Logf("%s → %q (answer %s)", task.Problem, text, task.Answer)
 	}
 	dir := filepath.Join("..", "..", "testdata", "cache", "trainer")
 	if err := os.MkdirAll(dir, 0o755); err == nil {

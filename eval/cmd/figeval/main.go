@@ -78,19 +78,23 @@ func run(corpus, out string, reuse bool, jobs, dpi int, verbose bool) error {
 		if err != nil {
 			return err
 		}
-		pageOf := func(t captions.Truth) int { return captions.PageOf(t.Text, pages) }
-		s := captions.Score("figure", d.truths, preds[d.pdf], pageOf)
-		ts := captions.Score("table", d.truths, preds[d.pdf], pageOf)
+		pagesOf := func(t captions.Truth) []int { return captions.PagesOf(t, pages) }
+		pageOf := func(t captions.Truth) []int { return pagesOf(t) }
+		s := captions.Score("figure", d.truths, preds[d.pdf], pagesOf)
+		ts := captions.Score("table", d.truths, preds[d.pdf], pagesOf)
 		total = total.Add(s)
 		totalTab = totalTab.Add(ts)
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%d\t%d\t%.2f\t%.2f\t\n", shortName(d.pdf), s.Truths, s.Preds, s.Matched,
 			s.Recall(), s.Precision(), s.CropsOnPage, ts.Truths, ts.Recall(), ts.Precision())
 		if verbose {
 			for _, m := range s.Missed {
-				details = append(details, fmt.Sprintf("%s: MISSED figure %d (page %d): %.100s", shortName(d.pdf), m.Index, pageOf(m), m.Text))
+				details = append(details, fmt.Sprintf("%s: MISSED figure %d (page %v): %.100s", shortName(d.pdf), m.Index, pageOf(m), m.Text))
 			}
 			for _, p := range s.Spurious {
 				details = append(details, fmt.Sprintf("%s: SPURIOUS page %d %s: %.100s", shortName(d.pdf), p.Page, p.ID, p.Caption))
+			}
+			for _, b := range s.BadCrops {
+				details = append(details, fmt.Sprintf("%s: CROP %s", shortName(d.pdf), b))
 			}
 			for _, m := range ts.Missed {
 				details = append(details, fmt.Sprintf("%s: MISSED table %d: %.100s", shortName(d.pdf), m.Index, m.Text))

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/eosinlab/eosin/shards"
+	"github.com/eosinlab/eosin/shards/storage"
+	"github.com/spf13/cobra"
+)
+
+// newShardsCmd is `eosin shards`: list, verify and print dataset versions.
+func newShardsCmd() *cobra.Command {
+	var s3 storage.S3Config
+	cmd := &cobra.Command{
+		Use:   "shards",
+		Short: "List, verify and print dataset versions (local directories or s3://bucket/prefix)",
+		Long: `A dataset lives under a prefix: a local directory or s3://bucket/prefix. Each build writes
+<prefix>/<version>/ (WebDataset, Parquet, MDS and/or JSONL shards, their indexes), then
+<version>/manifest.json, then <prefix>/LATEST. Only versions with a manifest are committed.
+
+PREFIX means the version LATEST names; PREFIX@VERSION a given one.
+
+S3 settings come from the flags below or the usual environment variables: AWS_ENDPOINT_URL
+(or S3_ENDPOINT_URL), AWS_REGION, AWS_CA_BUNDLE, and credentials from AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY, MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or ~/.aws/credentials (AWS_PROFILE).`,
+	}
+	f := cmd.PersistentFlags()
+	f.StringVar(&s3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint, host:port or http(s)://host:port (default: env, then AWS)")
+	f.StringVar(&s3.Region, "s3-region", "", "S3 region (default: env)")
+	f.StringVar(&s3.CABundle, "s3-ca-bundle", "", "PEM file of extra certificate authorities to trust (default: env AWS_CA_BUNDLE)")
+	f.BoolVar(&s3.Insecure, "s3-insecure", false, "plain HTTP for a host:port endpoint")
+	f.StringVar(&s3.Profile, "s3-profile", "", "profile in ~/.aws/credentials (default: env AWS_PROFILE)")
+	cmd.AddCommand(newShardsLsCmd(&s3), newShardsVerifyCmd(&s3), newShardsCatCmd(&s3))
+	return cmd
+}
+
+func newShardsLsCmd(s3 *storage.S3Config) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ls PREFIX",
+		Short: "List the versions under a prefix with their counts",
+		Example: `  eosin shards ls corpus/figures
+  eosin shards ls s3://datasets/pathology --s3-endpoint https://127.0.0.1:7070`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			vs, err := shards.Versions(cmd.Context(), args[0], shards.ReadOptions{S3: *s3})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeVersionsJSON(out, vs)
+			}
+			if len(vs) == 0 {
+				fmt.Fprintf(out, "no versions under %s\n", args[0])
+				return nil
+			}
+			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tSTATE\tKIND\tRECORDS\tSHARDS\tBYTES\tREJECTS\tFORMATS\tCREATED")
+			for _, v := range vs {
+				state := "uncommitted"
+				switch {
+				case v.Err != nil:
+					state = "bad manifest"
+				case v.Latest:
+					state = "committed, LATEST"
+				case v.Committed:
+					state = "committed"
+				}
+				if m := v.Manifest; m != nil && v.Err == nil {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%v\t%s\n", v.Version, state, m.Kind, m.Totals.Records,
+						m.Totals.Shards, humanBytes(m.Totals.Bytes), m.Totals.Rejects, m.Formats, m.Created.Format("2006-01-02 15:04:05Z"))
+				} else {
+					fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\n", v.Version, state)
+				}
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, v := range vs {
+				if v.Err != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", v.Version, v.Err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+func writeVersionsJSON(w io.Writer, vs []shards.VersionInfo) error {
+	type row struct {
+		Version   string          `json:"version"`
+		Committed bool            `json:"committed"`
+		Latest    bool            `json:"latest"`
+		Kind      shards.Kind     `json:"kind,omitempty"`
+		Formats   []shards.Format `json:"formats,omitempty"`
+		Totals    *shards.Totals  `json:"totals,omitempty"`
+		Error     string          `json:"error,omitempty"`
+	}
+	rows := []row{}
+	for _, v := range vs {
+		r := row{Version: v.Version, Committed: v.Committed, Latest: v.Latest}
+		if v.Manifest != nil {
+			r.Kind, r.Formats, r.Totals = v.Manifest.Kind, v.Manifest.Formats, &v.Manifest.Totals
+		}
+		if v.Err != nil {
+			r.Error = v.Err.Error()
+		}
+		rows = append(rows, r)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rows)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func newShardsVerifyCmd(s3 *storage.S3Config) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify PREFIX[@VERSION]",
+		Short: "Re-read every object of a version and check hashes, counts and indexes",
+		Long: `verify re-reads every shard and index of a committed version: sizes and sha256 against the
+manifest, every record decoded and counted per shard, ids unique, all formats holding the same
+records, sizes.json and the wids index (with md5 sums), MDS index.json (with its hashes). It
+exits non-zero and lists the problems when anything is wrong.`,
+		Example: "  eosin shards verify corpus/figures@20261122T104544Z",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: *s3})
+			if err != nil {
+				return err
+			}
+			defer ds.Close()
+			rep, err := ds.Verify(ctx)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: %d shards, %d index files, %s read\n", ds.Location(), rep.Shards, rep.Files, humanBytes(rep.Bytes))
+			for _, f := range ds.Manifest().Formats {
+				fmt.Fprintf(out, "  %-10s %d records\n", f, rep.Records[f])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "OK")
+			return nil
+		},
+	}
+}
+
+func newShardsCatCmd(s3 *storage.S3Config) *cobra.Command {
+	var n int
+	var format string
+	cmd := &cobra.Command{
+		Use:   "cat PREFIX[@VERSION]",
+		Short: "Print records as JSON lines (image bytes omitted)",
+		Example: `  eosin shards cat corpus/figures --n 5
+  eosin shards cat corpus/sft@v3 --format parquet --n 1`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: *s3})
+			if err != nil {
+				return err
+			}
+			defer ds.Close()
+			f := ds.PreferredFormat()
+			if format != "" {
+				fs, err := shards.ParseFormats(format)
+				if err != nil {
+					return err
+				}
+				if len(fs) != 1 {
+					return errors.New("--format takes one format")
+				}
+				f = fs[0]
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetEscapeHTML(false)
+			i := 0
+			for rec, err := range ds.RecordsOf(ctx, f) {
+				if err != nil {
+					return err
+				}
+				if n > 0 && i >= n {
+					break
+				}
+				if err := enc.Encode(rec); err != nil {
+					return err
+				}
+				i++
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&n, "n", 5, "number of records to print (0: all)")
+	cmd.Flags().StringVar(&format, "format", "", "format to read: webdataset, mds, parquet, jsonl (default: the first the version has)")
+	return cmd
+}
