@@ -72,14 +72,14 @@ func BenchmarkClientZeroLatency(b *testing.B) {
 }
 
 // BenchmarkInflightUtilisation runs the local driver (one mcq request per figure, parsed and
-// verified, no judge, no agreement; 1,280 figures per op) against a server answering after
+// verified, no judge, no agreement; 2,560 figures per op) against a server answering after
 // 50 ms, with the client's concurrency at 64. It reports util% (the time-averaged share of the
 // 64 slots the client kept in flight), server% (the share the server saw inside its handler)
 // and requests per second (the ideal is 64 / 50 ms = 1,280/s).
 func BenchmarkInflightUtilisation(b *testing.B) {
 	srv, busyNs := fixedServer(50 * time.Millisecond)
 	defer srv.Close()
-	figs := testFigures(64 * 20)
+	figs := testFigures(64 * 40)
 	b.ResetTimer()
 	var wall time.Duration
 	var slots, busy float64

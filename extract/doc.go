@@ -96,8 +96,9 @@ type Document struct {
 	pdf   *model.Context
 	fonts map[fontKey]*font
 
-	keepGlyphs bool
-	lastGlyphs []rawGlyph
+	keepGlyphs bool       // tests: keep the last page's glyphs
+	lastGlyphs []rawGlyph // tests
+	panics     bool       // tests (fuzzing): let panics through instead of turning them into errors
 
 	renderMu sync.Mutex // guards fz
 	fz       renderer
@@ -214,11 +215,13 @@ func (d *Document) Page(ctx context.Context, n int) (p *Page, err error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	defer func() {
-		if r := recover(); r != nil {
-			p, err = nil, fmt.Errorf("page %d: %w: panic: %v", n, ErrCorrupt, r)
-		}
-	}()
+	if !d.panics {
+		defer func() {
+			if r := recover(); r != nil {
+				p, err = nil, fmt.Errorf("page %d: %w: panic: %v", n, ErrCorrupt, r)
+			}
+		}()
+	}
 	p, err = d.readPage(ctx, n)
 	if err != nil {
 		return nil, fmt.Errorf("page %d: %w", n, err)

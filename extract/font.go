@@ -531,12 +531,18 @@ func stdNameWidth(std, name string) int {
 	case "minus":
 		name = "plus" // same advance in all standard Latin fonts
 	case "fi", "fl":
-		if strings.HasPrefix(std, "Courier") {
+		// The standard fonts' ligatures are not in WinAnsi; their widths (equal for fi and fl).
+		switch std {
+		case "Courier", "Courier-Bold", "Courier-Oblique", "Courier-BoldOblique":
 			return 600
+		case "Helvetica", "Helvetica-Oblique", "Times-Italic":
+			return 500
+		case "Helvetica-Bold", "Helvetica-BoldOblique":
+			return 611
+		case "Times-Roman", "Times-Bold", "Times-BoldItalic":
+			return 556
 		}
-		w1 := stdNameWidth(std, "f")
-		w2 := stdNameWidth(std, name[1:])
-		return w1 + w2 - w1/5
+		return 0
 	}
 	s := glyphToUnicode(name)
 	r := []rune(s)

@@ -96,15 +96,12 @@ func (r oracleResult) ratio() float64 {
 
 // compareWithPoppler matches every poppler word to one of ours with the same text and a box
 // centre within tol points.
-func compareWithPoppler(t testing.TB, c corpusDoc, tol float64) oracleResult {
+func compareWithPoppler(t testing.TB, c corpusDoc, pages []*Page, tol float64) oracleResult {
 	pw := popplerWords(t, c.path)
-	d := openCorpus(t, c, WithoutImageData())
-	defer d.Close()
-	res := oracleResult{doc: c.short(), pages: d.NumPages()}
-	if len(pw) != d.NumPages() {
-		t.Errorf("%s: poppler has %d pages, we have %d", c.short(), len(pw), d.NumPages())
+	res := oracleResult{doc: c.short(), pages: len(pages)}
+	if len(pw) != len(pages) {
+		t.Errorf("%s: poppler has %d pages, we have %d", c.short(), len(pw), len(pages))
 	}
-	pages := readAll(t, d)
 	for i, words := range pw {
 		if i >= len(pages) || pages[i] == nil {
 			res.pageErrs++
@@ -162,10 +159,14 @@ func printOracleTable(t testing.TB, rs []oracleResult) {
 	t.Log(b.String())
 }
 
-// TestOracleWords: on every page of the real corpus, at least 98% of the words poppler's
-// pdftotext -bbox finds are found by us with the same text and a box centre within 2 pt.
-func TestOracleWords(t *testing.T) {
+// TestOracle compares extract with poppler on every page of the real corpus:
+//   - words: at least 98% of the words `pdftotext -bbox` finds are found by us with the same
+//     text and a box centre within 2 pt, in every document (except those listed in
+//     oracleExceptions, whose shortfall is explained there);
+//   - images: the placements on each page match `pdfimages -list` in number and pixel sizes.
+func TestOracle(t *testing.T) {
 	needTool(t, "pdftotext")
+	needTool(t, "pdfimages")
 	docs := corpus(t)
 	if only := os.Getenv("ORACLE_DOC"); only != "" {
 		var sel []corpusDoc
@@ -177,12 +178,30 @@ func TestOracleWords(t *testing.T) {
 		docs = sel
 	}
 	var rs []oracleResult
+	var irs []imageResult
 	for _, c := range docs {
-		r := compareWithPoppler(t, c, 2)
+		d := openCorpus(t, c, WithoutImageData())
+		pages := readAll(t, d)
+		d.Close()
+		r := compareWithPoppler(t, c, pages, 2)
 		rs = append(rs, r)
-		if r.ratio() < 0.98 {
+		if why, ok := oracleExceptions[c.short()]; ok && r.ratio() >= 0.95 {
+			t.Logf("%s: %.2f%% of poppler's words: %s", r.doc, 100*r.ratio(), why)
+		} else if r.ratio() < 0.98 {
 			t.Errorf("%s: found %d of %d poppler words (%.2f%%), e.g. %s", r.doc, r.found, r.poppler, 100*r.ratio(), strings.Join(r.missingExamples, "; "))
 		}
+		irs = append(irs, compareImages(t, c, pages))
 	}
 	printOracleTable(t, rs)
+	printImageTable(t, irs)
+}
+
+// oracleExceptions are documents where poppler's words cannot be matched to 98%, with the
+// reason. They must still reach 95%.
+var oracleExceptions = map[string]string{
+	"r-cran-survival/validate.pdf": "TeX math-extension glyphs (CMEX10 big delimiters and operators) have names " +
+		"outside the Adobe glyph list; poppler prints their raw character codes (\\x10, \\x11, P, X, Z) " +
+		"where extract prints the symbol (( ) ∑ ∫) — about 75 words",
+	"r-cran-survival/approximate.pdf": "the title in a Type 3 bitmap font (poppler's box is 31 pt tall, " +
+		"from its size heuristic) and overlapping plot labels \"1\"/\"2\" that poppler joins across baselines",
 }

@@ -30,6 +30,7 @@ func needChromium(t testing.TB) string {
 // shotDir is where screenshots go: $INSPECT_SHOTS when set (to keep them), else a temp dir.
 func shotDir(t testing.TB) string {
 	if d := os.Getenv("INSPECT_SHOTS"); d != "" {
+		d = filepath.Join(d, strings.NewReplacer("/", "-").Replace(t.Name()))
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -314,6 +315,22 @@ func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Fi
 		}
 		saveShot(ctx, t, b, shots, "figure-page.png", false)
 		t.Logf("figure view: %s (%s p.%d), %d panel boxes", f.ID, f.Doc.URI, f.Page, geo.NSub)
+	}
+
+	if target < 0 {
+		// No source could be rendered: the figure view shows the crop and says why.
+		view(ctx, t, b, "#figure/0", "figure")
+		var note string
+		if err := b.Eval(ctx, `(document.getElementById('page-missing') || {}).textContent || ''`, &note); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(note, "not shown") {
+			t.Errorf("figure view without a page: note %q", note)
+		}
+		if err := b.Eval(ctx, eagerImages, &ic); err != nil || ic.N != 1 || len(ic.Broken) > 0 {
+			t.Errorf("figure view without a page: %d images, broken %v (%v)", ic.N, ic.Broken, err)
+		}
+		saveShot(ctx, t, b, shots, "figure-nopage.png", false)
 	}
 
 	// Every page thumbnail loads.

@@ -186,6 +186,7 @@ type builder struct {
 	sources   []string
 
 	pages  map[string]pageJSON
+	start  time.Time
 	copies *pool
 	bytes  counter
 }
@@ -216,6 +217,7 @@ func newBuilder(opts Options) *builder {
 		byKind:     map[string]int{},
 		pages:      map[string]pageJSON{},
 		copies:     newPool(opts.Jobs),
+		start:      time.Now(),
 	}
 }
 
@@ -328,6 +330,10 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	f := it.Figure
 	i := b.nfig
 	b.nfig++
+	if b.nfig%20000 == 0 {
+		el := time.Since(b.start)
+		b.opts.Logger.Info("inspect: reading figures", "figures", b.nfig, "rate", fmt.Sprintf("%.0f/s", float64(b.nfig)/el.Seconds()))
+	}
 	d := b.doc(src, f.Doc)
 	ds := b.docs[d]
 	ds.Figures++
@@ -404,6 +410,8 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	// The crop: bytes carried by the record, or a file beside the records.
 	name := imageName(f.ID, i, f.Image.Format, it.ImagePath)
 	switch {
+	case name == "":
+		b.sum.MissingImages++
 	case len(f.ImageBytes) > 0:
 		fj.Img = "images/" + name
 		data := f.ImageBytes
@@ -473,16 +481,19 @@ func searchText(parts ...string) string {
 	return sb.String()
 }
 
-// imageName is the file name of figure i's crop in images/.
+// imageName is the file name of figure i's crop in images/, or "" when its format is not one
+// browsers show (JPEG 2000, TIFF): such a figure is listed without a crop.
 func imageName(id string, i int, format, path string) string {
 	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	if ext == "" {
 		ext = strings.ToLower(format)
 	}
 	switch ext {
-	case "png", "jpg", "jpeg", "webp", "gif":
-	default:
+	case "", "png":
 		ext = "png"
+	case "jpg", "jpeg", "webp", "gif":
+	default:
+		return ""
 	}
 	if safeName(id) {
 		return id + "." + ext

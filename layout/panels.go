@@ -27,7 +27,11 @@ type panelBox struct {
 func splitPanels(pm *pageModel, p proposal, capText string, region extract.Rect) []shards.SubFigure {
 	parts, hasParts := caption.SplitPanels(capText)
 	var panels []panelBox
-	if letters := panelLetters(pm, region); len(letters) >= 2 {
+	sub := map[string]string{}
+	if ps, texts := panelsFromSubcaptions(pm, p, region); len(ps) >= 2 {
+		panels, sub = ps, texts
+	}
+	if letters := panelLetters(pm, region); len(panels) == 0 && len(letters) >= 2 {
 		panels = panelsFromLetters(letters, region)
 	}
 	if len(panels) == 0 && hasParts {
@@ -72,9 +76,69 @@ func splitPanels(pm *pageModel, p proposal, capText string, region extract.Rect)
 	}
 	var out []shards.SubFigure
 	for _, pb := range panels {
-		out = append(out, shards.SubFigure{Label: pb.label, BBox: toBox(pb.box), Caption: text[strings.ToLower(pb.label)]})
+		c := text[strings.ToLower(pb.label)]
+		if t := sub[pb.label]; t != "" {
+			c = strings.TrimSpace(t + " " + c)
+			if hasParts && parts.Shared != "" && text[strings.ToLower(pb.label)] == "" {
+				c = parts.Shared + " " + t
+			}
+		}
+		out = append(out, shards.SubFigure{Label: pb.label, BBox: toBox(pb.box), Caption: c})
 	}
 	return out
+}
+
+// panelsFromSubcaptions finds sub-figure captions ("(a) Time series of weekly counts.") inside
+// the region, in letter order from a/A, each under its own blob: the panel is the blob with its
+// sub-caption, and the sub-caption's text is returned by label.
+func panelsFromSubcaptions(pm *pageModel, p proposal, region extract.Rect) ([]panelBox, map[string]string) {
+	type sc struct {
+		label string
+		li    int
+	}
+	var subs []sc
+	for li, l := range pm.lines {
+		m := subcaptionRE.FindStringSubmatch(l.text)
+		if m == nil || !contains(region, l.box, 2) {
+			continue
+		}
+		subs = append(subs, sc{m[1], li})
+	}
+	if len(subs) < 2 {
+		return nil, nil
+	}
+	sort.SliceStable(subs, func(i, j int) bool { return subs[i].label < subs[j].label })
+	base := subs[0].label[0]
+	if base != 'a' && base != 'A' {
+		return nil, nil
+	}
+	var out []panelBox
+	texts := map[string]string{}
+	used := map[int]bool{}
+	for k, s := range subs {
+		if s.label[0] != base+byte(k) {
+			return nil, nil
+		}
+		l := pm.lines[s.li]
+		best, bestOv := -1, 0.0
+		for _, bi := range p.blobs {
+			b := pm.blobs[bi].gbox
+			if used[bi] || b.Y1 > l.box.Y0+2 {
+				continue
+			}
+			if ov := hOverlap(b, l.box); ov > bestOv {
+				best, bestOv = bi, ov
+			}
+		}
+		if best < 0 {
+			return nil, nil
+		}
+		used[best] = true
+		box := pm.blobs[best].gbox.Union(l.box)
+		out = append(out, panelBox{label: s.label, box: box})
+		texts[s.label] = strings.TrimSpace(strings.TrimPrefix(l.text, "("+s.label+")"))
+	}
+	return out, texts
 }
 
 func isPositional(labels []string) bool {

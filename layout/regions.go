@@ -2,6 +2,7 @@ package layout
 
 import (
 	"math"
+	"regexp"
 	"sort"
 
 	"github.com/eosinlab/eosin/extract"
@@ -14,10 +15,13 @@ const (
 	graphicMergeGap = 3.0
 	// textAbsorbGap: a figure-text line this close to a figure blob joins it.
 	textAbsorbGap = 12.0
+	// subcaptionGap: a sub-figure caption ("(a) Time series …") this close to a blob joins it.
+	subcaptionGap = 20.0
 	// smallTextAbsorbGap is textAbsorbGap for text clearly smaller than the body font.
 	smallTextAbsorbGap = 16.0
-	// maxCaptionGap is the largest gap between a caption and the figure it describes.
-	maxCaptionGap = 72.0
+	// maxCaptionGap is the largest gap between a caption and the figure it describes (with no
+	// body text between them; the score prefers closer regions).
+	maxCaptionGap = 144.0
 	// minRegionSide: proposals smaller than this on a side are discarded.
 	minRegionSide = 12.0
 	// overlapTol is the overlap two chosen regions may have.
@@ -25,6 +29,9 @@ const (
 	// maxCombinations bounds the exhaustive assignment per page; above it a greedy pass is used.
 	maxCombinations = 200000
 )
+
+// subcaptionRE matches the opening of a sub-figure caption: "(a) …", "(B) …".
+var subcaptionRE = regexp.MustCompile(`^\(([A-Za-z])\)\s+\S`)
 
 // blob is a cluster of graphics and images, with the figure text absorbed into it.
 type blob struct {
@@ -223,6 +230,9 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 			}
 			bodyFace := l.mono || (l.font == st.bodyFont && math.Abs(l.size-st.bodySize) < 0.6)
 			gapMax := textAbsorbGap
+			if subcaptionRE.MatchString(l.text) {
+				bodyFace, gapMax = false, subcaptionGap
+			}
 			if l.size < st.bodySize-1.5 {
 				gapMax = smallTextAbsorbGap
 			}
@@ -471,6 +481,9 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 			out = append(out, p)
 		}
 	}
+	if kind == caption.Table {
+		out = append(out, tableProposals(pm, blk, others, st)...)
+	}
 	var kept []proposal
 	for _, p := range out {
 		if p.box.Width() < minRegionSide || p.box.Height() < minRegionSide {
@@ -705,4 +718,90 @@ func assign(props [][]proposal, captions []extract.Rect) []int {
 
 func inflate(r extract.Rect, d float64) extract.Rect {
 	return extract.Rect{X0: r.X0 - d, Y0: r.Y0 - d, X1: r.X1 + d, Y1: r.Y1 + d}
+}
+
+// tableProposals proposes table regions from horizontal rules: starting with a rule close to
+// the caption (above or below it), rules are chained while no paragraph of body text or other
+// caption lies between them; the region is the rules with the text between them.
+func tableProposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docStats) []proposal {
+	c := blk.box
+	span := captionSpan(pm, blk, others, st)
+	var rules []extract.Rect
+	for _, g := range pm.graphics {
+		if g.Height() < 2 && g.Width() > 40 && inSpan(g, span) {
+			rules = append(rules, g)
+		}
+	}
+	colW := st.columns[0].width()
+	paragraphBetween := func(y0, y1 float64) bool {
+		for li, l := range pm.lines {
+			if inBlock(blk, li) || l.box.Y0 < y0 || l.box.Y1 > y1 || hOverlap(l.box, span) <= 0 {
+				continue
+			}
+			if l.role == roleCaption {
+				return true
+			}
+			if !l.mono && l.font == st.bodyFont && l.box.Width() > 0.85*colW {
+				return true
+			}
+		}
+		for _, o := range others {
+			if o.Y0 >= y0 && o.Y1 <= y1 && hOverlap(o, span) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	var out []proposal
+	for _, dir := range []direction{dirUp, dirDown} {
+		var rs []extract.Rect
+		for _, r := range rules {
+			if dir == dirUp && r.Y1 <= c.Y0+1 || dir == dirDown && r.Y0 >= c.Y1-1 {
+				rs = append(rs, r)
+			}
+		}
+		sort.Slice(rs, func(i, j int) bool {
+			if dir == dirUp {
+				return rs[i].Y0 > rs[j].Y0
+			}
+			return rs[i].Y0 < rs[j].Y0
+		})
+		if len(rs) == 0 {
+			continue
+		}
+		first := rs[0]
+		gap := c.Y0 - first.Y1
+		if dir == dirDown {
+			gap = first.Y0 - c.Y1
+		}
+		if gap > maxCaptionGap || paragraphBetween(math.Min(first.Y1, c.Y1), math.Max(first.Y0, c.Y0)) {
+			continue
+		}
+		box := first
+		last := first
+		for _, r := range rs[1:] {
+			y0, y1 := math.Min(last.Y0, r.Y0), math.Max(last.Y1, r.Y1)
+			if paragraphBetween(y0, y1) {
+				break
+			}
+			box = unionLoose(box, r, false)
+			last = r
+		}
+		if box.Height() < minRegionSide {
+			continue
+		}
+		for li, l := range pm.lines {
+			if !inBlock(blk, li) && l.role != roleCaption && vOverlap(l.box, box) > 0 && hOverlap(l.box, box) > 0 {
+				box = unionLoose(box, l.box, false)
+			}
+		}
+		p := proposal{box: box, dir: dir}
+		for bi, b := range pm.blobs {
+			if contains(box, b.box, 1) {
+				p.blobs = append(p.blobs, bi)
+			}
+		}
+		out = append(out, p)
+	}
+	return out
 }

@@ -1,10 +1,7 @@
 package pipelines
 
 import (
-	"archive/tar"
 	"context"
-	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,7 +21,7 @@ var (
 	docOutliers     = "x/r-bioc-pcamethods/usr/lib/R/site-library/pcaMethods/doc/outliers.pdf"
 	docPartitioning = "x/r-cran-vegan/usr/lib/R/site-library/vegan/doc/partitioning.pdf"
 	docMethodology  = "x/r-cran-seroincidence/usr/lib/R/site-library/seroincidence/doc/methodology.pdf"
-	docMissing      = "x/r-bioc-pcamethods/usr/lib/R/site-library/pcaMethods/doc/missingValues.pdf"
+	docTwinSIR      = "x/r-cran-surveillance/usr/lib/R/site-library/surveillance/doc/twinSIR.pdf"
 )
 
 // requireFile fails on CI and skips elsewhere when test material is missing.
@@ -65,61 +62,48 @@ func testConfig(in, out string) Config {
 	return c
 }
 
-// readDataset reads the committed version LATEST names: its manifest and every figure record.
-func readDataset(t testing.TB, dir string) (*shards.Manifest, map[string]shards.Figure) {
+// readDataset opens the committed version LATEST names with the shards reader and returns its
+// manifest and every figure record (checking that no id appears twice).
+func readDataset(t testing.TB, ref string, opts shards.ReadOptions) (*shards.Manifest, map[string]shards.Figure) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, shards.LatestName))
+	ctx := context.Background()
+	d, err := shards.Open(ctx, ref, opts)
 	if err != nil {
-		t.Fatalf("LATEST: %v", err)
+		t.Fatalf("open %s: %v", ref, err)
 	}
-	v := strings.TrimSpace(string(b))
-	mb, err := os.ReadFile(filepath.Join(dir, v, shards.ManifestName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := shards.ParseManifest(mb)
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer d.Close()
 	figs := map[string]shards.Figure{}
-	for _, s := range m.Shards {
-		f, err := os.Open(filepath.Join(dir, v, s.Path))
+	for rec, err := range d.Records(ctx) {
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("read %s: %v", ref, err)
 		}
-		tr := tar.NewReader(f)
-		n := 0
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", s.Path, err)
-			}
-			if !strings.HasSuffix(h.Name, ".json") {
-				continue
-			}
-			var fig shards.Figure
-			data, _ := io.ReadAll(tr)
-			if err := json.Unmarshal(data, &fig); err != nil {
-				t.Fatalf("%s %s: %v", s.Path, h.Name, err)
-			}
-			if _, dup := figs[fig.ID]; dup {
-				t.Errorf("figure %s twice", fig.ID)
-			}
-			figs[fig.ID] = fig
-			n++
+		if rec.Figure == nil {
+			t.Fatalf("record without figure: %+v", rec)
 		}
-		f.Close()
-		if n != s.Records {
-			t.Errorf("%s: %d records, manifest says %d", s.Path, n, s.Records)
+		if _, dup := figs[rec.Figure.ID]; dup {
+			t.Errorf("figure %s twice", rec.Figure.ID)
 		}
+		if len(rec.Figure.ImageBytes) == 0 {
+			t.Errorf("figure %s without image bytes", rec.Figure.ID)
+		}
+		figs[rec.Figure.ID] = *rec.Figure
 	}
+	m := d.Manifest()
 	if len(figs) != m.Totals.Records {
 		t.Errorf("%d figures, manifest says %d", len(figs), m.Totals.Records)
 	}
 	return m, figs
+}
+
+// shardSums lists the sha256 of the figure shards of a manifest, sorted: equal lists mean
+// byte-identical datasets (shard names differ between versions, contents do not).
+func shardSums(m *shards.Manifest) []string {
+	var out []string
+	for _, s := range m.Shards {
+		out = append(out, s.SHA256)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func ids(m map[string]shards.Figure) []string {
@@ -145,7 +129,7 @@ func TestBuildIncremental(t *testing.T) {
 	if b := s1.Build; b.DocsProcessed != 3 || b.DocsSkipped != 0 || b.DocsFound != 3 || b.FiguresWritten == 0 {
 		t.Fatalf("first build: %+v", b)
 	}
-	m1, figs1 := readDataset(t, out)
+	m1, figs1 := readDataset(t, out, shards.ReadOptions{})
 	if m1.Version != s1.Version || len(m1.Documents) != 3 {
 		t.Fatalf("first manifest: version %s, %d documents", m1.Version, len(m1.Documents))
 	}
@@ -158,7 +142,7 @@ func TestBuildIncremental(t *testing.T) {
 		}
 	}
 
-	copyDocs(t, in, docMissing)
+	copyDocs(t, in, docTwinSIR)
 	s2, err := Run(ctx, testConfig(in, out), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +151,7 @@ func TestBuildIncremental(t *testing.T) {
 	if b := s2.Build; b.DocsProcessed != 1 || b.DocsSkipped != 3 || b.DocsFound != 4 {
 		t.Fatalf("second build: %+v", b)
 	}
-	m2, figs2 := readDataset(t, out)
+	m2, figs2 := readDataset(t, out, shards.ReadOptions{})
 	if m2.Version == m1.Version || len(m2.Documents) != 4 {
 		t.Fatalf("second manifest: version %s, %d documents", m2.Version, len(m2.Documents))
 	}

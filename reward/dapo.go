@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"hash/fnv"
 	"regexp"
 	"strings"
 	"unicode"
@@ -146,9 +147,21 @@ func RepetitionRate(s string, n int) float64 {
 	if total <= 0 {
 		return 0
 	}
-	seen := make(map[string]struct{}, total)
+	hs := make([]uint64, len(w))
+	for i, x := range w {
+		h := fnv.New64a()
+		h.Write([]byte(x))
+		hs[i] = h.Sum64()
+	}
+	seen := make(map[[2]uint64]struct{}, total)
 	for i := 0; i < total; i++ {
-		seen[strings.Join(w[i:i+n], "\x00")] = struct{}{}
+		// two independent 64-bit combinations of the word hashes: collisions are negligible
+		var k [2]uint64
+		for _, h := range hs[i : i+n] {
+			k[0] = k[0]*0x100000001b3 ^ h
+			k[1] = (k[1] ^ h) * 0x9e3779b97f4a7c15
+		}
+		seen[k] = struct{}{}
 	}
 	return 1 - float64(len(seen))/float64(total)
 }

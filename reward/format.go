@@ -3,6 +3,7 @@ package reward
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // pyWS is the character class of Python's Unicode `\s` (str.isspace): Go's `\s` is ASCII
@@ -29,8 +30,6 @@ var (
 	noThinkFormatRe = regexp.MustCompile(`(?s)^` + pyWS + `*<answer>.*?</answer>$`)
 	// Lenient: a think block then an answer block at the start, anything after.
 	lenientFormatRe = regexp.MustCompile(`(?s)^<think>.*?</think>` + pyWS + `*<answer>.*?</answer>`)
-	// EasyR1 math: re.sub(r"\s*(<|>|/)\s*", r"\1", s).
-	tagSpaceRe = regexp.MustCompile(pyWS + `*([<>/])` + pyWS + `*`)
 	// EasyR1 math: re.fullmatch(r"<think>.*</think>.*\\boxed\{.*\}.*", s, re.DOTALL).
 	mathFormatRe = regexp.MustCompile(`(?s)^<think>.*</think>.*\\boxed\{.*\}.*$`)
 )
@@ -66,8 +65,38 @@ func FormatMath(in Input) float64 {
 	return b2f(mathFormatRe.MatchString(normalizeTagSpaces(in.Completion)))
 }
 
-// normalizeTagSpaces is EasyR1's re.sub(r"\s*(<|>|/)\s*", r"\1", s).
-func normalizeTagSpaces(s string) string { return tagSpaceRe.ReplaceAllString(s, "$1") }
+// normalizeTagSpaces is EasyR1's re.sub(r"\s*(<|>|/)\s*", r"\1", s): whitespace runs next
+// to '<', '>' or '/' are removed.
+func normalizeTagSpaces(s string) string {
+	if !strings.ContainsAny(s, "<>/") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	afterDelim := false
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if pyIsSpace(r) {
+			j := i + n
+			for j < len(s) {
+				r2, n2 := utf8.DecodeRuneInString(s[j:])
+				if !pyIsSpace(r2) {
+					break
+				}
+				j += n2
+			}
+			if !afterDelim && !(j < len(s) && strings.IndexByte("<>/", s[j]) >= 0) {
+				b.WriteString(s[i:j])
+			}
+			i = j
+			continue
+		}
+		afterDelim = r == '<' || r == '>' || r == '/'
+		b.WriteString(s[i : i+n])
+		i += n
+	}
+	return b.String()
+}
 
 func b2f(b bool) float64 {
 	if b {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"regexp"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestPythonGolden checks the Go ports of the reference rules against outputs of CPython's re
@@ -428,5 +430,22 @@ func FuzzRewards(f *testing.F) {
 		}
 		GradeAnswer(completion, reference)
 		NormalizeFinalAnswer(completion)
+	})
+}
+
+// FuzzTagSpaces checks the hand-written tag-space normalisation against the regular
+// expression it implements.
+func FuzzTagSpaces(f *testing.F) {
+	re := regexp.MustCompile(pyWS + `*([<>/])` + pyWS + `*`)
+	for _, s := range []string{"a  < / b", "x /\n y > z", "\u00a0<\u3000x\u2028/\u0085", "< think >"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		if got, want := normalizeTagSpaces(s), re.ReplaceAllString(s, "$1"); got != want {
+			t.Fatalf("normalizeTagSpaces(%q) = %q, regexp %q", s, got, want)
+		}
 	})
 }

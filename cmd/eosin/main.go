@@ -46,9 +46,11 @@ GRPO/DAPO.`,
 	root.AddCommand(
 		newShardsCmd(),
 		newPDFCmd(),
+		newBuildCmd(),
 		newTrainCmd(),
 		newRewardCmd(),
 		newCoTCmd(),
+		newInspectCmd(),
 	)
 	return root
 }

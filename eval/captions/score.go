@@ -138,7 +138,7 @@ func PagesOf(t Truth, pages [][]string) []int {
 		grams = ct
 	}
 	var best []int
-	bestScore := 0.5
+	bestScore := 0.5 - 1e-6
 	for i, pt := range pages {
 		var pg []string
 		for k := 0; k+1 < len(pt); k++ {

@@ -56,6 +56,7 @@ var (
 	rmdChunkRE    = regexp.MustCompile("(?ms)^```+\\s*\\{r([^}]*)\\}[ \t]*\n(.*?)^```+")
 	envBeginRE    = regexp.MustCompile(`\\begin\{(figure\*?|SCfigure\*?|wrapfigure|table\*?|SCtable|wraptable)\}`)
 	figCapRE      = regexp.MustCompile(`fig\.cap\s*=\s*`)
+	rCaptionRE    = regexp.MustCompile(`\bcaption\s*(?:=|<-)\s*`)
 )
 
 // Parse extracts the captions from source text. rmd selects R Markdown chunk syntax.
@@ -73,6 +74,13 @@ func Parse(src string, rmd bool) []Truth {
 		if m := figCapRE.FindStringIndex(header); m != nil {
 			if text, ok := rExpr(header[m[1]:]); ok {
 				fs = append(fs, found{pos: loc[0], kind: "figure", raw: text, src: "knitr", tex: !rmd})
+			}
+		}
+		// Tables printed by R code: xtable(…, caption = "…") or caption <- paste0(…).
+		body := src[loc[4]:loc[5]]
+		for _, m := range rCaptionRE.FindAllStringIndex(body, -1) {
+			if text, ok := rExpr(body[m[1]:]); ok {
+				fs = append(fs, found{pos: loc[4] + m[0], kind: "table", raw: text, src: "xtable", tex: !rmd})
 			}
 		}
 		for i := loc[0]; i < loc[1]; i++ {

@@ -277,19 +277,21 @@
       tbody))));
 
     if (I.manifests.length) {
-      var mbox = h('div');
+      var mbox = h('div', { class: 'manifests' });
       I.manifests.forEach(function (m) {
         var rows = [];
         function addObj(prefix, o) {
-          for (var k in o || {}) {
+          Object.keys(o || {}).sort().forEach(function (k) {
             var v = o[k];
-            if (v && typeof v === 'object' && !Array.isArray(v)) addObj(prefix + k + '.', v);
-            else rows.push(h('tr', null, h('td', { text: prefix + k }), h('td', { class: 'num', text: typeof v === 'number' ? fmt(v) : JSON.stringify(v) })));
-          }
+            if (v && typeof v === 'object' && !Array.isArray(v)) { addObj(prefix + k + '.', v); return; }
+            rows.push(h('tr', null, h('td', { text: prefix + k }),
+              h('td', { class: 'num', text: typeof v === 'number' ? fmt(v) : typeof v === 'string' ? v : JSON.stringify(v) })));
+          });
         }
-        addObj('counts.', m.counts); addObj('rejects.', m.rejects); addObj('stats.', m.stats);
-        mbox.appendChild(h('h3', { text: m.source + (m.version ? ' @ ' + m.version : '') }));
-        mbox.appendChild(h('table', { class: 'table compact' }, h('tbody', null, rows)));
+        addObj('', m.counts); addObj('rejects: ', m.rejects); addObj('stats: ', m.stats);
+        mbox.appendChild(h('div', { class: 'manifest' },
+          h('div', { class: 'manifest-head' }, h('code', { text: m.source }), m.version ? h('span', { class: 'badge blue', text: m.version }) : null),
+          h('table', { class: 'table compact' }, h('tbody', null, rows))));
       });
       el.appendChild(panel('Dataset manifests', mbox));
     }
@@ -478,31 +480,36 @@
       ch.forEach(function (g) { if (g.i !== f.i && g.doc === f.doc && g.page === f.page) others.push(g); });
 
       var pg = pages[f.pk];
+      var pw = f.ps[0] || 612, ph = f.ps[1] || 792;
+      var svg = s('svg', { class: 'overlay', viewBox: '0 0 ' + pw + ' ' + ph, preserveAspectRatio: 'none' });
+      others.forEach(function (g) {
+        if (box(g.bbox)) svg.appendChild(s('a', { href: '#figure/' + g.i }, s('rect', rectAttrs(g.bbox, 'other'), s('title', { text: (g.label || 'figure') + ' (another figure on this page)' }))));
+      });
+      if (box(f.cb)) svg.appendChild(s('rect', rectAttrs(f.cb, 'cap'), s('title', { text: 'caption box' })));
+      if (box(f.bbox)) svg.appendChild(s('rect', rectAttrs(f.bbox, 'fig'), s('title', { text: 'figure box' })));
+      (f.sub || []).forEach(function (sf) {
+        if (!box(sf.bbox)) return;
+        svg.appendChild(s('rect', rectAttrs(sf.bbox, 'panel'), s('title', { text: 'panel ' + (sf.label || '') })));
+        if (sf.label) svg.appendChild(s('text', { x: sf.bbox[0] + 3, y: sf.bbox[1] + 11, class: 'panel-label', text: sf.label }));
+      });
+      var legend = h('div', { class: 'legend' },
+        h('span', null, h('i', { class: 'sw fig' }), 'figure'),
+        h('span', null, h('i', { class: 'sw cap' }), 'caption'),
+        f.sub && f.sub.length ? h('span', null, h('i', { class: 'sw panel' }), 'panels') : null,
+        others.length ? h('span', null, h('i', { class: 'sw other' }), 'other figures') : null);
       var left;
       if (pg) {
-        var pw = f.ps[0] || 612, ph = f.ps[1] || 792;
-        var svg = s('svg', { class: 'overlay', viewBox: '0 0 ' + pw + ' ' + ph, preserveAspectRatio: 'none' });
-        others.forEach(function (g) {
-          if (box(g.bbox)) svg.appendChild(s('a', { href: '#figure/' + g.i }, s('rect', rectAttrs(g.bbox, 'other'), s('title', { text: (g.label || 'figure') + ' (another figure on this page)' }))));
-        });
-        if (box(f.cb)) svg.appendChild(s('rect', rectAttrs(f.cb, 'cap'), s('title', { text: 'caption box' })));
-        if (box(f.bbox)) svg.appendChild(s('rect', rectAttrs(f.bbox, 'fig'), s('title', { text: 'figure box' })));
-        (f.sub || []).forEach(function (sf) {
-          if (!box(sf.bbox)) return;
-          svg.appendChild(s('rect', rectAttrs(sf.bbox, 'panel'), s('title', { text: 'panel ' + (sf.label || '') })));
-          if (sf.label) svg.appendChild(s('text', { x: sf.bbox[0] + 3, y: sf.bbox[1] + 11, class: 'panel-label', text: sf.label }));
-        });
         left = h('div', { class: 'page-wrap' },
           h('div', { class: 'page', style: 'aspect-ratio:' + pw + ' / ' + ph },
             h('img', { src: pg.src, alt: 'page ' + f.page, class: 'page-img', width: pg.w, height: pg.h }), svg),
-          h('div', { class: 'legend' },
-            h('span', null, h('i', { class: 'sw fig' }), 'figure'),
-            h('span', null, h('i', { class: 'sw cap' }), 'caption'),
-            f.sub && f.sub.length ? h('span', null, h('i', { class: 'sw panel' }), 'panels') : null,
-            others.length ? h('span', null, h('i', { class: 'sw other' }), 'other figures') : null));
+          legend);
       } else {
-        left = h('div', { class: 'page-wrap missing' }, h('div', { class: 'note', id: 'page-missing' },
-          h('strong', { text: 'Page ' + f.page + ' is not shown. ' }), (d && d.note) || 'The source document was not available when this report was built: the crop is shown alone.'));
+        // No page image: the boxes on an empty page of the right size still show the layout.
+        left = h('div', { class: 'page-wrap missing' },
+          h('div', { class: 'note', id: 'page-missing' },
+            h('strong', { text: 'Page ' + f.page + ' is not shown. ' }), (d && d.note) || 'The source document was not available when this report was built: the crop is shown alone.'),
+          h('div', { class: 'page schematic', style: 'aspect-ratio:' + pw + ' / ' + ph, title: 'page outline (' + pw + ' × ' + ph + ' pt) with the recorded boxes' }, svg),
+          legend);
       }
 
       var meta = h('dl', { class: 'meta-list' });
@@ -595,12 +602,16 @@
   function lettered(opts) {
     return opts.every(function (o, k) { return new RegExp('^\\(?' + optionLetter(k) + '[.):]\\s', 'i').test(o.trim() + ' '); });
   }
+  function sameAnswer(a, b) {
+    var n = function (x) { return x.trim().toLowerCase().replace(/[\s.():]+/g, ' ').trim(); };
+    return n(a) === n(b);
+  }
   function showSamples(p, seq) {
     var el = clear($('view-samples'));
     el.hidden = false;
     var total = I.totals.samples;
     if (!total) { el.appendChild(h('div', { class: 'empty', text: 'No chain-of-thought samples in these inputs. Pass a CoT dataset (PREFIX[@VERSION]) to `eosin inspect` to see them here.' })); return; }
-    var top = h('div', { class: 'grid2' });
+    var top = h('div', { class: 'grid2 top' });
     top.appendChild(panel('Tasks', bars(I.tasks), ''));
     var scoreBox = h('div', { class: 'hists' }, I.scores.map(histogram));
     top.appendChild(panel('Reward scores', I.scores.length ? scoreBox : h('div', { class: 'muted', text: 'no scores' })));
@@ -672,7 +683,8 @@
           })) : null,
           x.think ? h('details', { class: 'think', open: x.think.length < 1500 }, h('summary', { text: 'Reasoning (' + fmt(x.think.length) + ' characters)' }), h('div', { class: 'think-body', text: x.think })) : null,
           h('div', { class: 'answers' },
-            h('div', null, h('span', { class: 'k', text: 'Model answer' }), h('span', { class: 'v', text: x.final || '–' })),
+            h('div', { class: x.final && x.answer ? (sameAnswer(x.final, x.answer) ? 'match' : 'mismatch') : '' },
+              h('span', { class: 'k', text: 'Model answer' }), h('span', { class: 'v', text: x.final || '–' })),
             h('div', null, h('span', { class: 'k', text: 'Reference' }), h('span', { class: 'v', text: x.answer || '–' }))),
           scores.length ? h('div', { class: 'scores' }, scores) : null,
           x.model ? h('div', { class: 'muted small', text: 'generator: ' + x.model }) : null)));

@@ -48,6 +48,19 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 		}
 		up, o, err := e.Upright(ctx, work, s.opts.MinOrientationConf)
 		res.Orientation = o
+		if err == nil && up != work {
+			// Orientation detection errs on pages with little or small text (it can call an
+			// upright page upside down): keep the turn only if text reads better that way.
+			better, err := readsBetter(ctx, e, up, work)
+			if err != nil {
+				return err
+			}
+			if !better {
+				up.Close()
+				up = work
+				res.Orientation.Rotate = 0
+			}
+		}
 		switch {
 		case err == nil && up != work:
 			if res.owned {
@@ -88,6 +101,59 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 		return nil, err
 	}
 	return res, nil
+}
+
+// readsBetter reports whether the text lines of a read better (higher mean OCR confidence of
+// its longest lines) than those of b.
+func readsBetter(ctx context.Context, e *ocr.Engine, a, b *ocr.Image) (bool, error) {
+	sa, err := lineScore(ctx, e, a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := lineScore(ctx, e, b)
+	if err != nil {
+		return false, err
+	}
+	return sa > sb, nil
+}
+
+// lineScore is the mean word confidence of the three longest text lines of the image.
+func lineScore(ctx context.Context, e *ocr.Engine, img *ocr.Image) (float64, error) {
+	lp, err := e.Layout(ctx, img, ocr.PSMAuto)
+	if err != nil {
+		return 0, err
+	}
+	var lines []image.Rectangle
+	for _, b := range lp.Blocks {
+		if b.Type.IsText() && b.Type != ocr.BlockVerticalText {
+			for _, l := range b.Lines {
+				lines = append(lines, l.Box)
+			}
+		}
+	}
+	sort.Slice(lines, func(i, j int) bool { return lines[i].Dx() > lines[j].Dx() })
+	if len(lines) > 3 {
+		lines = lines[:3]
+	}
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	ps, err := e.RecognizeRegions(ctx, img, lines, ocr.PSMSingleLine)
+	if err != nil {
+		return 0, err
+	}
+	var words []ocr.Word
+	for _, p := range ps {
+		words = append(words, p.Words()...)
+	}
+	if len(words) == 0 {
+		return 0, nil
+	}
+	sum := 0.0
+	for _, w := range words {
+		sum += w.Confidence
+	}
+	return sum / float64(len(words)), nil
 }
 
 // cluster is a figure region under construction.
@@ -228,7 +294,33 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 
 		var found *probe
 		grown := box
+		// A caption can sit inside the region when rules frame figure and caption together:
+		// probe long text lines inside it that lie on no picture.
+		slog.Debug("scan: figure candidate", "box", box, "inner", inner(lp, text, box))
+		for _, ti := range inner(lp, text, box) {
+			p, err := s.probeBlock(ctx, e, res, ti)
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				continue
+			}
+			if _, taken := usedCaption[ti]; taken {
+				continue
+			}
+			tb := lp.Blocks[ti].Box
+			if cy := (tb.Min.Y + tb.Max.Y) / 2; cy > (box.Min.Y+box.Max.Y)/2 {
+				grown.Max.Y = tb.Min.Y
+			} else {
+				grown.Min.Y = tb.Max.Y
+			}
+			found = p
+			break
+		}
 		for side, list := range [][]int{below, above} {
+			if found != nil {
+				break
+			}
 			cur := box
 			probed, absorbed := 0, 0
 			for _, ti := range list {
@@ -296,6 +388,34 @@ func (s *Scanner) findFigures(ctx context.Context, e *ocr.Engine, res *Result) e
 	return nil
 }
 
+// inner lists the text blocks inside box that could be a caption framed with its figure:
+// long lines on no picture, nearest to the box's bottom or top edge first, two at most.
+func inner(lp *ocr.Page, text []int, box image.Rectangle) []int {
+	var out []int
+	for _, ti := range text {
+		tb := lp.Blocks[ti]
+		if inside(tb.Box, box) <= 0.5 || !probeable(tb, lp.Width) || len(tb.Lines) > 8 {
+			continue
+		}
+		onPicture := false
+		for _, b := range lp.Blocks {
+			if b.Type.IsImage() && area(tb.Box.Intersect(b.Box))*10 > area(tb.Box) {
+				onPicture = true
+				break
+			}
+		}
+		if !onPicture {
+			out = append(out, ti)
+		}
+	}
+	edge := func(r image.Rectangle) int { return min(box.Max.Y-r.Max.Y, r.Min.Y-box.Min.Y) }
+	sort.Slice(out, func(i, j int) bool { return edge(lp.Blocks[out[i]].Box) < edge(lp.Blocks[out[j]].Box) })
+	if len(out) > 2 {
+		out = out[:2]
+	}
+	return out
+}
+
 // probeable reports whether a text block has a line long enough to open a caption.
 func probeable(b ocr.Block, pageW int) bool {
 	for i, l := range b.Lines {
@@ -342,7 +462,7 @@ func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti
 		res.OCRRegions++
 		res.OCRPixels += area(regions[li])
 		slog.Debug("scan: caption probe", "region", regions[li], "text", p.Text())
-		if m, ok := caption.MatchLine(p.Text()); ok {
+		if m, ok := matchCaption(p.Text()); ok {
 			return &probe{block: ti, line: lineNo[li], m: m}, nil
 		}
 	}
@@ -387,8 +507,10 @@ func (s *Scanner) readCaption(ctx context.Context, e *ocr.Engine, res *Result, p
 	res.OCRPixels += area(region)
 	pg := pages[0]
 	text := joinLines(pg)
-	m, ok := caption.MatchLine(text)
-	if !ok {
+	m, ok := matchCaption(text)
+	if ok {
+		text = fixLabelWord(text)
+	} else {
 		// The block read as a whole can differ from the probe; trust the probe's label.
 		m = p.m
 		text = strings.TrimSpace(p.m.Label + " " + text)
@@ -400,6 +522,58 @@ func (s *Scanner) readCaption(ctx context.Context, e *ocr.Engine, res *Result, p
 		Caption:    caption.Normalize(text),
 		Confidence: pg.MeanConfidence(),
 	}, nil
+}
+
+// labelWords are the caption label words as OCR should read them.
+var labelWords = []string{"Figure", "Fig.", "FIGURE", "FIG.", "Table", "TABLE", "Plate", "PLATE"}
+
+// fixLabelWord corrects one OCR slip in the first word of a line when it then reads as a
+// caption label word ("Pig." → "Fig.", "Figurc" → "Figure").
+func fixLabelWord(line string) string {
+	line = strings.TrimSpace(line)
+	word, rest, _ := strings.Cut(line, " ")
+	if len(word) < 4 || len(word) > 7 {
+		return line
+	}
+	for _, w := range labelWords {
+		if word != w && editDistance(word, w) == 1 {
+			return w + " " + rest
+		}
+	}
+	return line
+}
+
+// matchCaption applies the shared caption rules to an OCR line, allowing one OCR slip in the
+// label word.
+func matchCaption(line string) (caption.Match, bool) {
+	if m, ok := caption.MatchLine(line); ok {
+		return m, true
+	}
+	if fixed := fixLabelWord(line); fixed != strings.TrimSpace(line) {
+		return caption.MatchLine(fixed)
+	}
+	return caption.Match{}, false
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := prev[j-1]
+			if ra[i-1] != rb[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
 }
 
 // joinLines joins OCR lines into running text, undoing end-of-line hyphenation.

@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/eosinlab/eosin/extract"
 	"github.com/eosinlab/eosin/layout/scan"
+	"github.com/eosinlab/eosin/ocr"
 	"github.com/eosinlab/eosin/layout/scan/simscan"
 )
 
@@ -20,21 +22,27 @@ func TestDebugPage(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	n, _ := strconv.Atoi(os.Getenv("DBG_PAGE"))
 	ctx := context.Background()
-	out := "/tmp/dbg.pdf"
-	if _, err := simscan.Make(ctx, src, []int{n}, 200, 42, out); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := extract.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sc := scan.New(testPool(t), scan.Options{})
-	pi, err := sc.LoadPage(ctx, doc, 1)
-	if err != nil {
-		t.Fatal(err)
+	var img *ocr.Image
+	if strings.HasSuffix(src, ".jpg") {
+		data, _ := os.ReadFile(src)
+		img, _ = ocr.DecodeImage(data, 72)
+	} else {
+		out := "/tmp/dbg.pdf"
+		if _, err := simscan.Make(ctx, src, []int{n}, 200, 42, out); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := extract.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pi, err := sc.LoadPage(ctx, doc, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img = pi.Image
 	}
-	t.Log(pi.Source, pi.Image.Bounds(), pi.Image.DPI())
-	res, err := sc.Analyze(ctx, pi.Image)
+	res, err := sc.Analyze(ctx, img)
 	if err != nil {
 		t.Fatal(err)
 	}

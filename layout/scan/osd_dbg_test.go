@@ -25,6 +25,11 @@ func TestDbgOSD(t *testing.T) {
 				}
 				o, err := e.DetectOrientation(context.Background(), im)
 				t.Logf("%s scale %v: %+v %v", f, s, o, err)
+				if o.Rotate != 0 {
+					r, _ := im.Rotate(o.Rotate / 90)
+					o2, err := e.DetectOrientation(context.Background(), r)
+					t.Logf("    turned: %+v %v", o2, err)
+				}
 			}
 			return nil
 		})

@@ -15,6 +15,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -44,10 +45,9 @@ type S3Config struct {
 	SessionToken string
 	Profile      string // profile in ~/.aws/credentials
 
-	PartSize   uint64 // multipart part size (default 16 MiB)
+	PartSize   uint64 // multipart part size (default 16 MiB, at least 5 MiB)
 	Threads    uint   // parallel part uploads per object (default 4)
 	MaxRetries int    // retries per request (default 10; 1 disables)
-	SpoolDir   string // where objects are staged before upload (default os.TempDir())
 	// Transport overrides the HTTP transport (CABundle is then ignored).
 	Transport http.RoundTripper
 }
@@ -114,6 +114,9 @@ func (cfg S3Config) withDefaults() S3Config {
 	}
 	if cfg.PartSize == 0 {
 		cfg.PartSize = 16 << 20
+	}
+	if cfg.PartSize < 5<<20 {
+		cfg.PartSize = 5 << 20 // the S3 minimum for all but the last part
 	}
 	if cfg.Threads == 0 {
 		cfg.Threads = 4
@@ -216,34 +219,128 @@ func isNotFound(err error) bool {
 	return code == minio.NoSuchKey || code == "NotFound" || code == minio.NoSuchBucket
 }
 
-// Create spools the object to a temporary file; Commit uploads it.
+// Create streams the object up as it is written: the first PartSize bytes are held in
+// memory; a small object goes up with one PUT at Commit, a larger one as a multipart upload
+// whose parts are sent in the background (Threads at a time) while writing continues. The
+// object becomes visible only when Commit completes the upload; Abort (or a failure) aborts it.
 func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 	k, err := s.objectKey(key)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(s.cfg.SpoolDir, "eosin-s3-spool-*")
-	if err != nil {
-		return nil, fmt.Errorf("create %s: spool file: %w", key, err)
-	}
-	return &s3Writer{s: s, key: key, objKey: k, f: f}, nil
+	ctx, cancel := context.WithCancel(ctx)
+	w := &s3Writer{s: s, key: key, objKey: k, ctx: ctx, cancel: cancel,
+		free: make(chan []byte, s.cfg.Threads+1), sem: make(chan struct{}, s.cfg.Threads)}
+	w.buf = w.getBuf()
+	return w, nil
 }
 
 type s3Writer struct {
 	s           *S3
 	key, objKey string
-	f           *os.File
+	ctx         context.Context
+	cancel      context.CancelFunc
+	buf         []byte
+	free        chan []byte
+	allocated   int
+	sem         chan struct{}
+	uploadID    string
+	parts       []minio.CompletePart
+	nextPart    int
 	size        int64
+	wg          sync.WaitGroup
+	mu          sync.Mutex
+	err         error
 	done        bool
 }
 
-func (w *s3Writer) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.size += int64(n)
-	if err != nil {
-		err = fmt.Errorf("write %s: spool: %w", w.key, err)
+func (w *s3Writer) getBuf() []byte {
+	select {
+	case b := <-w.free:
+		return b[:0]
+	default:
 	}
-	return n, err
+	if w.allocated <= int(w.s.cfg.Threads) {
+		w.allocated++
+		return make([]byte, 0, w.s.cfg.PartSize)
+	}
+	return (<-w.free)[:0]
+}
+
+func (w *s3Writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *s3Writer) fail(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err == nil {
+		w.err = err
+		w.cancel()
+	}
+}
+
+func (w *s3Writer) Write(p []byte) (int, error) {
+	if err := w.failed(); err != nil {
+		return 0, err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf = w.buf[:len(w.buf)+k]
+		p = p[k:]
+		if len(w.buf) == cap(w.buf) {
+			if err := w.sendPart(); err != nil {
+				return n - len(p), err
+			}
+		}
+	}
+	w.size += int64(n)
+	return n, nil
+}
+
+// sendPart starts the upload of the full buffer as the next part.
+func (w *s3Writer) sendPart() error {
+	if w.uploadID == "" {
+		id, err := w.s.core().NewMultipartUpload(w.ctx, w.s.bucket, w.objKey, minio.PutObjectOptions{ContentType: contentType(w.key)})
+		if err != nil {
+			err = fmt.Errorf("upload %s/%s: start multipart upload: %w", w.s, w.key, err)
+			w.fail(err)
+			return err
+		}
+		w.uploadID = id
+	}
+	w.nextPart++
+	part, data := w.nextPart, w.buf
+	w.mu.Lock()
+	w.parts = append(w.parts, minio.CompletePart{PartNumber: part})
+	w.mu.Unlock()
+	w.sem <- struct{}{}
+	w.wg.Add(1)
+	go func() {
+		defer func() { <-w.sem; w.wg.Done(); w.free <- data }()
+		if w.failed() != nil {
+			return
+		}
+		var etag string
+		err := w.s.retry(w.ctx, fmt.Sprintf("%s part %d", w.key, part), func() error {
+			p, err := w.s.core().PutObjectPart(w.ctx, w.s.bucket, w.objKey, w.uploadID, part,
+				bytes.NewReader(data), int64(len(data)), minio.PutObjectPartOptions{})
+			etag = p.ETag
+			return err
+		})
+		if err != nil {
+			w.fail(fmt.Errorf("upload %s/%s part %d (%d bytes): %w", w.s, w.key, part, len(data), err))
+			return
+		}
+		w.mu.Lock()
+		w.parts[part-1].ETag = etag
+		w.mu.Unlock()
+	}()
+	w.buf = w.getBuf()
+	return nil
 }
 
 func (w *s3Writer) Commit(ctx context.Context) error {
@@ -251,11 +348,48 @@ func (w *s3Writer) Commit(ctx context.Context) error {
 		return fmt.Errorf("commit %s: already finished", w.key)
 	}
 	w.done = true
-	defer func() {
-		w.f.Close()
-		os.Remove(w.f.Name())
-	}()
-	return w.s.upload(ctx, w.key, w.objKey, w.f, w.size, minio.PutObjectOptions{})
+	defer w.cancel()
+	if w.uploadID == "" { // small object: one PUT
+		if err := w.failed(); err != nil {
+			return err
+		}
+		return w.s.upload(ctx, w.key, w.objKey, bytes.NewReader(w.buf), int64(len(w.buf)), minio.PutObjectOptions{})
+	}
+	if len(w.buf) > 0 {
+		if err := w.sendPart(); err != nil {
+			w.abortUpload()
+			return err
+		}
+	}
+	w.wg.Wait()
+	if err := w.failed(); err != nil {
+		w.abortUpload()
+		return err
+	}
+	err := w.s.retry(ctx, w.key+" complete", func() error {
+		_, err := w.s.core().CompleteMultipartUpload(ctx, w.s.bucket, w.objKey, w.uploadID, w.parts,
+			minio.PutObjectOptions{ContentType: contentType(w.key)})
+		return err
+	})
+	if err != nil {
+		w.abortUpload()
+		return fmt.Errorf("upload %s/%s (%d bytes): complete: %w", w.s, w.key, w.size, err)
+	}
+	return nil
+}
+
+// abortUpload cancels an unfinished multipart upload (best effort: the server may be gone;
+// an incomplete upload is never visible as an object).
+func (w *s3Writer) abortUpload() {
+	w.wg.Wait()
+	if w.uploadID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.s.core().AbortMultipartUpload(ctx, w.s.bucket, w.objKey, w.uploadID); err != nil {
+		slog.Debug("abort multipart upload", "object", w.s.String()+"/"+w.key, "err", err)
+	}
 }
 
 func (w *s3Writer) Abort() error {
@@ -263,33 +397,48 @@ func (w *s3Writer) Abort() error {
 		return nil
 	}
 	w.done = true
-	w.f.Close()
-	return os.Remove(w.f.Name())
+	w.fail(errors.New("aborted"))
+	w.abortUpload()
+	return nil
 }
 
-// upload sends r (a ReaderAt, so large objects go up in parallel parts) with a few attempts
-// on transient failures; minio-go also retries each request.
-func (s *S3) upload(ctx context.Context, key, objKey string, r io.ReaderAt, size int64, opts minio.PutObjectOptions) error {
-	opts.PartSize = s.cfg.PartSize
-	opts.NumThreads = s.cfg.Threads
-	opts.ContentType = contentType(key)
+func (s *S3) core() minio.Core { return minio.Core{Client: s.client} }
+
+// retry runs op up to 3 times on transient failures, with a short backoff; minio-go also
+// retries each request.
+func (s *S3) retry(ctx context.Context, what string, op func() error) error {
 	const attempts = 3
 	var err error
 	for a := 1; a <= attempts; a++ {
-		_, err = s.client.PutObject(ctx, s.bucket, objKey, io.NewSectionReader(r, 0, size), size, opts)
-		if err == nil {
+		if err = op(); err == nil {
 			return nil
 		}
 		if ctx.Err() != nil || !retryable(err) || a == attempts {
 			break
 		}
-		slog.Warn("S3 upload failed, retrying", "object", s.String()+"/"+key, "attempt", a, "err", err)
+		slog.Warn("S3 request failed, retrying", "object", s.String()+"/"+what, "attempt", a, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Duration(a) * time.Second):
 		}
 	}
-	return fmt.Errorf("upload %s/%s (%d bytes): %w", s, key, size, err)
+	return err
+}
+
+// upload sends a known-size object with one PutObject (parallel multipart from ReadAt above
+// PartSize).
+func (s *S3) upload(ctx context.Context, key, objKey string, r io.ReaderAt, size int64, opts minio.PutObjectOptions) error {
+	opts.PartSize = s.cfg.PartSize
+	opts.NumThreads = s.cfg.Threads
+	opts.ContentType = contentType(key)
+	err := s.retry(ctx, key, func() error {
+		_, err := s.client.PutObject(ctx, s.bucket, objKey, io.NewSectionReader(r, 0, size), size, opts)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("upload %s/%s (%d bytes): %w", s, key, size, err)
+	}
+	return nil
 }
 
 // retryable tells transient failures (network, server errors) from definite answers (4xx).

@@ -3,8 +3,8 @@
 // store's root; a key can never reach outside it.
 //
 // Objects become visible atomically: a local object is written to a temporary file and renamed
-// into place, an S3 object is spooled to a temporary file and uploaded with one PutObject
-// (parallel multipart for large objects), which S3 publishes only when complete.
+// into place; an S3 object is streamed up as a multipart upload (parts sent in parallel while
+// writing continues; one PUT for small objects), which S3 publishes only when completed.
 package storage
 
 import (

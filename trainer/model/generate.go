@@ -212,11 +212,30 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 	for i := range s.probs {
 		s.probs[i] /= sum
 	}
-	cand := s.idx[:0]
-	for i := range s.probs {
-		cand = append(cand, i)
-	}
 	k, p := s.opt.TopK, s.opt.TopP
+	cand := s.idx[:0]
+	if p > 0 && p < 1 && k <= 0 {
+		// Only tokens at least as likely as some threshold can be in the nucleus: halve the
+		// threshold until the tokens above it hold mass ≥ p, then sort just those.
+		pmax := math.Exp(0) / sum // the most likely token's probability
+		for th := pmax / 2; ; th /= 2 {
+			cand = cand[:0]
+			var mass float64
+			for i, q := range s.probs {
+				if q >= th {
+					cand = append(cand, i)
+					mass += q
+				}
+			}
+			if mass >= p || th < 1e-300 {
+				break
+			}
+		}
+	} else {
+		for i := range s.probs {
+			cand = append(cand, i)
+		}
+	}
 	if (k > 0 && k < len(cand)) || (p > 0 && p < 1) {
 		sort.Slice(cand, func(a, b int) bool {
 			pa, pb := s.probs[cand[a]], s.probs[cand[b]]
@@ -228,9 +247,12 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 		if p > 0 && p < 1 {
 			// Keep the smallest prefix whose mass reaches p (at least one token), as the
 			// Hugging Face top-p warper does (it removes tokens whose preceding mass ≥ p).
-			var tot float64
-			for _, c := range cand {
-				tot += s.probs[c]
+			tot := 1.0 // mass of the distribution top-p sees: all tokens, or the top k
+			if k > 0 {
+				tot = 0
+				for _, c := range cand {
+					tot += s.probs[c]
+				}
 			}
 			var acc float64
 			for j, c := range cand {

@@ -181,7 +181,9 @@ func TestSamplerDistribution(t *testing.T) {
 	}{
 		{"full", SampleOptions{Temperature: 1}, 6},
 		{"top-k 3", SampleOptions{Temperature: 1, TopK: 3}, 3},
-		{"top-p 0.8", SampleOptions{Temperature: 1, TopP: 0.8}, 3}, // 0.574, 0.785, 0.915: third token crosses 0.8
+		{"top-p 0.8", SampleOptions{Temperature: 1, TopP: 0.8}, 3}, // cumulative 0.561, 0.767, 0.892: the third token crosses 0.8
+		{"top-p 0.5", SampleOptions{Temperature: 1, TopP: 0.5}, 1},
+		{"top-k 4 + top-p 0.9", SampleOptions{Temperature: 1, TopK: 4, TopP: 0.9}, 3}, // renormalised over 4: 0.579, 0.792, 0.922
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, c := range cases {

@@ -183,9 +183,9 @@ func tinyConfig(tied bool) Config {
 }
 
 func TestModelGradient(t *testing.T) {
-	for _, tied := range []bool{false, true} {
-		t.Run(fmt.Sprintf("tied=%v", tied), func(t *testing.T) {
-			cfg := tinyConfig(tied)
+	for _, c := range []struct{ tied, fused bool }{{false, false}, {true, false}, {true, true}, {false, true}} {
+		t.Run(fmt.Sprintf("tied=%v/fused=%v", c.tied, c.fused), func(t *testing.T) {
+			cfg := tinyConfig(c.tied)
 			rng := rand.New(rand.NewPCG(3, 4))
 			p := NewParams[float64](cfg)
 			p.InitRandom(rng)
@@ -199,6 +199,7 @@ func TestModelGradient(t *testing.T) {
 				}
 			}
 			m := New[float64](p, &CPU[float64]{Workers: 2})
+			m.LogitChunk = 3 // several chunks, the last one partial
 			b := NewBatch([][]int32{{1, 5, 7, 2}, {3, 3}, {10, 0, 4, 9, 6}})
 			targets := make([]int32, len(b.IDs))
 			for i := range targets {
@@ -206,16 +207,34 @@ func TestModelGradient(t *testing.T) {
 			}
 			targets[1] = -1
 			coef := randVec(rng, len(targets), 1)
+			coef[4], coef[5] = 0, 0 // a whole chunk without gradient is skipped
 			const temp = 0.8
-			loss := func() float64 {
+			fwd := func() (*Acts[float64], []float64) {
+				if c.fused {
+					a, lp, _, err := m.ForwardLogProbs(b, targets, temp)
+					if err != nil {
+						t.Fatal(err)
+					}
+					return a, lp
+				}
 				a, err := m.Forward(b)
 				if err != nil {
 					t.Fatal(err)
 				}
 				lp, _ := m.LogProbs(a, targets, temp)
-				return weighted(lp, coef)
+				return a, lp
 			}
-			a, _ := m.Forward(b)
+			loss := func() float64 { _, lp := fwd(); return weighted(lp, coef) }
+			a, lp := fwd()
+			if c.fused {
+				af, _ := m.Forward(b)
+				lpf, _ := m.LogProbs(af, targets, temp)
+				for i := range lp {
+					if lp[i] != lpf[i] {
+						t.Fatalf("fused log-prob %d: %g, full %g", i, lp[i], lpf[i])
+					}
+				}
+			}
 			g := p.ZerosLike()
 			m.BackwardLogProbs(a, targets, coef, temp, g)
 			num := numGrad(p.Data, loss)
@@ -233,4 +252,18 @@ func TestModelGradient(t *testing.T) {
 			t.Logf("%d parameters, worst per-tensor relative error %.3g (bound 1e-6)", len(p.Data), worst)
 		})
 	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"hidden_size":8,"intermediate_size":12,"num_hidden_layers":1,"num_attention_heads":2,"num_key_value_heads":1,"vocab_size":5}`))
+	f.Add([]byte(`{"text_config":{"hidden_size":8}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig(b)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("ParseConfig returned an invalid config: %v", err)
+		}
+	})
 }

@@ -76,6 +76,9 @@ type Model[T Float] struct {
 	P    *Params[T]
 	B    Backend[T]
 	Rope Rotary[T]
+	// LogitChunk is the number of rows ForwardLogProbs and its backward push through the LM
+	// head at a time, so [N, vocab] logits never exist at once (0: 256).
+	LogitChunk int
 }
 
 // New returns a model over params p computed by backend be, with 1-D text RoPE.
@@ -97,8 +100,10 @@ type Acts[T Float] struct {
 	Logits []T
 }
 
-// Forward runs the decoder over a batch and keeps activations for Backward.
-func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) {
+// Forward runs the decoder over a batch and keeps activations (and the logits) for Backward.
+func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) { return m.forward(b, true) }
+
+func (m *Model[T]) forward(b *Batch, keepLogits bool) (*Acts[T], error) {
 	c := m.Cfg
 	n := len(b.IDs)
 	if n == 0 || len(b.SeqStarts) < 2 || b.SeqStarts[0] != 0 || b.SeqStarts[len(b.SeqStarts)-1] != n {
@@ -147,21 +152,60 @@ func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) {
 	}
 	a.xf, a.rstdF, a.nF = x, make([]T, n), make([]T, n*H)
 	m.B.RMSNorm(a.nF, a.rstdF, x, m.P.Norm, n, H, c.RMSNormEps)
-	a.Logits = make([]T, n*V)
-	m.B.Linear(a.Logits, a.nF, m.P.LMHead, nil, n, H, V)
+	if keepLogits {
+		a.Logits = make([]T, n*V)
+		m.B.Linear(a.Logits, a.nF, m.P.LMHead, nil, n, H, V)
+	}
 	return a, nil
+}
+
+func (m *Model[T]) chunk() int {
+	if m.LogitChunk > 0 {
+		return m.LogitChunk
+	}
+	return 256
+}
+
+// ForwardLogProbs runs the decoder and returns per-token log-probs of targets (negative
+// target: 0) and entropies at the given temperature, computing the LM head in chunks of rows
+// (the fused path: logits are not kept; BackwardLogProbs recomputes them chunk by chunk).
+func (m *Model[T]) ForwardLogProbs(b *Batch, targets []int32, temperature float64) (*Acts[T], []T, []T, error) {
+	a, err := m.forward(b, false)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n, H, V := len(b.IDs), m.Cfg.HiddenSize, m.Cfg.VocabSize
+	if len(targets) != n {
+		return nil, nil, nil, fmt.Errorf("log-probs: %d targets for %d tokens", len(targets), n)
+	}
+	logp, ent := make([]T, n), make([]T, n)
+	ch := m.chunk()
+	buf := make([]T, min(ch, n)*V)
+	for r0 := 0; r0 < n; r0 += ch {
+		r1 := min(r0+ch, n)
+		lg := buf[:(r1-r0)*V]
+		m.B.Linear(lg, a.nF[r0*H:r1*H], m.P.LMHead, nil, r1-r0, H, V)
+		m.B.LogProbs(logp[r0:r1], ent[r0:r1], lg, targets[r0:r1], r1-r0, V, 1/temperature)
+	}
+	return a, logp, ent, nil
 }
 
 // Backward accumulates into g the parameter gradients given dlogits [N, vocab].
 func (m *Model[T]) Backward(a *Acts[T], dlogits []T, g *Params[T]) {
+	n, H, V := len(a.batch.IDs), m.Cfg.HiddenSize, m.Cfg.VocabSize
+	dnF := make([]T, n*H)
+	m.B.LinearBackward(dnF, g.LMHead, nil, dlogits, a.nF, m.P.LMHead, n, H, V)
+	m.backwardFromNorm(a, dnF, g)
+}
+
+// backwardFromNorm continues the backward pass from the gradient of the final norm's output.
+func (m *Model[T]) backwardFromNorm(a *Acts[T], dnF []T, g *Params[T]) {
 	c := m.Cfg
 	b := a.batch
 	n := len(b.IDs)
-	H, I, V := c.HiddenSize, c.IntermediateSize, c.VocabSize
+	H, I := c.HiddenSize, c.IntermediateSize
 	hd, nh, nkv := c.HeadDimension(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kd := nh*hd, nkv*hd
-	dnF := make([]T, n*H)
-	m.B.LinearBackward(dnF, g.LMHead, nil, dlogits, a.nF, m.P.LMHead, n, H, V)
 	dx := make([]T, n*H)
 	m.B.RMSNormBackward(dx, g.Norm, dnF, a.xf, m.P.Norm, a.rstdF, n, H)
 	for li := len(a.layers) - 1; li >= 0; li-- {
@@ -202,10 +246,33 @@ func (m *Model[T]) LogProbs(a *Acts[T], targets []int32, temperature float64) (l
 	return logp, entropy
 }
 
-// BackwardLogProbs accumulates into g the gradient of Σ dlogp[i]·logp[i].
+// BackwardLogProbs accumulates into g the gradient of Σ dlogp[i]·logp[i]. After
+// ForwardLogProbs it recomputes the logits chunk by chunk (rows with dlogp = 0 are skipped).
 func (m *Model[T]) BackwardLogProbs(a *Acts[T], targets []int32, dlogp []T, temperature float64, g *Params[T]) {
-	n := len(a.batch.IDs)
-	dl := make([]T, len(a.Logits))
-	m.B.LogProbsBackward(dl, dlogp, a.Logits, targets, n, m.Cfg.VocabSize, 1/temperature)
-	m.Backward(a, dl, g)
+	n, H, V := len(a.batch.IDs), m.Cfg.HiddenSize, m.Cfg.VocabSize
+	if a.Logits != nil {
+		dl := make([]T, len(a.Logits))
+		m.B.LogProbsBackward(dl, dlogp, a.Logits, targets, n, V, 1/temperature)
+		m.Backward(a, dl, g)
+		return
+	}
+	dnF := make([]T, n*H)
+	ch := m.chunk()
+	lgBuf, dlBuf := make([]T, min(ch, n)*V), make([]T, min(ch, n)*V)
+	for r0 := 0; r0 < n; r0 += ch {
+		r1 := min(r0+ch, n)
+		active := false
+		for _, d := range dlogp[r0:r1] {
+			active = active || d != 0
+		}
+		if !active {
+			continue
+		}
+		lg, dl := lgBuf[:(r1-r0)*V], dlBuf[:(r1-r0)*V]
+		clear(dl)
+		m.B.Linear(lg, a.nF[r0*H:r1*H], m.P.LMHead, nil, r1-r0, H, V)
+		m.B.LogProbsBackward(dl, dlogp[r0:r1], lg, targets[r0:r1], r1-r0, V, 1/temperature)
+		m.B.LinearBackward(dnF[r0*H:r1*H], g.LMHead, nil, dl, a.nF[r0*H:r1*H], m.P.LMHead, r1-r0, H, V)
+	}
+	m.backwardFromNorm(a, dnF, g)
 }

@@ -44,18 +44,18 @@ type Params[T Float] struct {
 	LMHead []T
 }
 
-// NewParams allocates zeroed parameters for cfg.
-func NewParams[T Float](cfg Config) *Params[T] {
+// Layout lists the decoder's tensors for cfg with Hugging Face names, shapes and offsets
+// into one flat buffer (lm_head.weight only when the embeddings are untied).
+func Layout(cfg Config) []ParamTensor {
 	H, I, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
 	hd := cfg.HeadDimension()
 	qd, kd := cfg.NumAttentionHeads*hd, cfg.NumKeyValueHeads*hd
-	p := &Params[T]{Cfg: cfg}
+	var ts []ParamTensor
 	off := 0
-	add := func(name string, decay bool, shape ...int) int {
+	add := func(name string, decay bool, shape ...int) {
 		t := ParamTensor{Name: name, Shape: shape, Offset: off, Decay: decay}
-		p.Tensors = append(p.Tensors, t)
+		ts = append(ts, t)
 		off += t.Len()
-		return len(p.Tensors) - 1
 	}
 	add("model.embed_tokens.weight", true, V, H)
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
@@ -77,7 +77,20 @@ func NewParams[T Float](cfg Config) *Params[T] {
 	if !cfg.TieWordEmbeddings {
 		add("lm_head.weight", true, V, H)
 	}
-	p.Data = make([]T, off)
+	return ts
+}
+
+// NumParams is the number of parameters of cfg's decoder.
+func NumParams(cfg Config) int {
+	ts := Layout(cfg)
+	last := ts[len(ts)-1]
+	return last.Offset + last.Len()
+}
+
+// NewParams allocates zeroed parameters for cfg.
+func NewParams[T Float](cfg Config) *Params[T] {
+	p := &Params[T]{Cfg: cfg, Tensors: Layout(cfg)}
+	p.Data = make([]T, NumParams(cfg))
 	p.bind()
 	return p
 }

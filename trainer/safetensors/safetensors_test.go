@@ -3,9 +3,12 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -175,4 +178,39 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPythonReader checks files written here with an independent reader in Python (standard
+// library only): layout rules, shapes, dtypes and the values' sums.
+func TestPythonReader(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3 missing (run make deps)")
+		}
+		t.Skip("python3 missing")
+	}
+	var ts []*Tensor
+	var want []string
+	for i, dt := range []DType{F32, BF16, F16, F64} {
+		v := []float32{1.5, -2.25, 0.125, 3, 0.5, 8}
+		tn, err := FromFloat32(fmt.Sprintf("model.layers.%d.w", i), dt, []int{2, 3}, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, tn)
+		want = append(want, fmt.Sprintf("%s %s [2,3] 10.875", tn.Name, dt))
+	}
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := WriteFile(path, ts, map[string]string{"format": "pt"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(py, "testdata/check.py", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python reader: %v\n%s", err, out)
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("python reader:\n%s\nwant:\n%s", out, strings.Join(want, "\n"))
+	}
 }

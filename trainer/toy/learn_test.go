@@ -37,20 +37,23 @@ func toyConfig(steps int) trainer.Config {
 
 // TestGRPOLearnsToyTask is the end-to-end proof that the trainer learns: a 2-layer, hidden-64
 // decoder gets a format-only cold start (answers random, so accuracy ≈ 10 %), then GRPO with
-// the R1-V reward (format + exact-match accuracy, package reward's r1v preset) must raise the
-// mean reward to a clearly higher plateau. The curve goes to testdata/cache/trainer.
+// the R1-V reward (format + exact-match accuracy, package reward's r1v preset, plus DAPO's
+// overlong term) on "max a b" must raise the mean reward to a clearly higher plateau. The
+// curve goes to testdata/cache/trainer/learning-curve.jsonl.
 func TestGRPOLearnsToyTask(t *testing.T) {
 	ctx := context.Background()
-	scorer, err := reward.Preset("r1v")
+	// R1-V reward (exact-match accuracy + strict format, package reward's r1v preset) plus
+	// DAPO's soft overlong punishment (L_max 16, L_c 4): without the length term the policy
+	// learns to repeat "</answer>" up to the token limit, which the lazy full-match format
+	// reward accepts (in Python as in Go).
+	w := 1.0
+	scorer, err := reward.FromConfig(reward.Config{Preset: "r1v", Terms: []reward.TermConfig{
+		{Name: "overlong", Fn: "overlong", Weight: &w, Params: map[string]any{"max_len": 16, "buffer": 4}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const steps = 200
 	cfg := toyConfig(steps)
-	// Overlong filtering: completions cut at max_new_tokens stay out of the loss. Without it the
-	// policy learns to repeat "</answer>" (the lazy full-match format reward accepts that, in
-	// Python as in Go) until it is truncated.
-	cfg.GRPO.MaskTruncated = true
 	tr, err := trainer.New(cfg, Codec{}, scorer, Tasks(Max), tinyParams(1))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +79,7 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 		}
 		curve = append(curve, l)
 		if i%25 == 0 || i == steps-1 {
-			t.Logf("step %3d reward %.3f acc %.3f fmt %.3f len %.1f ent %.3f %.0f tok/s", l.Step, l.RewardMean, l.Accuracy, l.Components["format"], l.RespLen, l.Entropy, l.TokensPerS)
+			t.Logf("step %3d reward %.3f acc %.3f fmt %.3f overlong %.3f len %.1f ent %.3f %.0f tok/s", l.Step, l.RewardMean, l.Accuracy, l.Components["format"], l.Components["overlong"], l.RespLen, l.Entropy, l.TokensPerS)
 		}
 	}
 	// What the trained policy writes (greedy), for the log.

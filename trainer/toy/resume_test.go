@@ -178,7 +178,20 @@ func TestSaveLoadFreshProcess(t *testing.T) {
 	if err := trainer.SaveModel(bdir, p, "BF16"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := trainer.LoadModel(bdir); err != nil {
+	bp, err := trainer.LoadModel(bdir)
+	if err != nil {
 		t.Fatal(err)
+	}
+	seqs := [][]int32{{10, 20, 6, 21, 11}, {2, 3, 4}}
+	fa, _ := model.New(p, model.NewCPU[float32]()).Forward(model.NewBatch(seqs))
+	ba, _ := model.New(bp, model.NewCPU[float32]()).Forward(model.NewBatch(seqs))
+	var maxDiff, maxAbs float64
+	for i := range fa.Logits {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(fa.Logits[i]-ba.Logits[i])))
+		maxAbs = math.Max(maxAbs, math.Abs(float64(fa.Logits[i])))
+	}
+	t.Logf("BF16 export: max |Δlogit| %.3g, max |logit| %.3g", maxDiff, maxAbs)
+	if maxDiff > 0.02*maxAbs || maxDiff == 0 {
+		t.Errorf("BF16 export: max |Δlogit| %.3g vs max |logit| %.3g", maxDiff, maxAbs)
 	}
 }
