@@ -8,7 +8,7 @@ BIN := bin/eosin
 FUZZTIME ?= 60s
 TEST_TIMEOUT ?= 35m
 
-.PHONY: help deps testdata build test bench lint fuzz demo clean
+.PHONY: help deps testdata build test bench lint fuzz demo clean worker-image
 
 help: ## Show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -40,8 +40,26 @@ fuzz: deps testdata ## Run every fuzz target for FUZZTIME each (default 60s)
 	  done; \
 	done
 
-demo: build testdata ## Main job on a bundled example: dump what eosin reads from a real PDF
-	./$(BIN) pdf dump testdata/cache/x/r-bioc-deseq/usr/lib/R/site-library/DESeq/doc/DESeq.pdf --page 1
+DEMO_PDFS := \
+  testdata/cache/x/r-bioc-pcamethods/usr/lib/R/site-library/pcaMethods/doc/outliers.pdf \
+  testdata/cache/x/r-cran-vegan/usr/lib/R/site-library/vegan/doc/partitioning.pdf \
+  testdata/cache/x/r-cran-seroincidence/usr/lib/R/site-library/seroincidence/doc/methodology.pdf \
+  testdata/cache/x/r-bioc-hilbertvis/usr/lib/R/site-library/HilbertVis/doc/HilbertVis.pdf
+DEMO_OUT ?= corpus-demo
+
+demo: build testdata ## Main job: build a figure–caption dataset from 4 real Debian PDFs (local Beam runner)
+	./$(BIN) build $(DEMO_PDFS) --output $(DEMO_OUT)
+	@echo "dataset: $(DEMO_OUT)/$$(cat $(DEMO_OUT)/LATEST)  (run again: nothing new; add PDFs: only they are processed)"
+
+WORKER_IMAGE ?= eosin-worker:latest
+
+worker-image: ## Build the Beam worker image (cgo eosin + libtesseract) and bin/eosin-worker
+	docker build -f deploy/worker.Dockerfile -t $(WORKER_IMAGE) .
+	mkdir -p bin && id=$$(docker create $(WORKER_IMAGE)) && docker cp $$id:/opt/eosin/eosin bin/eosin-worker; docker rm $$id >/dev/null
 
 clean: ## Remove build outputs (keeps the test-corpus cache)
 	rm -rf bin
+
+.PHONY: eval
+eval: deps testdata ## Score figure/caption extraction against the LaTeX sources of the test corpus
+	$(GO) run ./eval/cmd/figeval -corpus testdata/cache -out $${EVAL_OUT:-/tmp/eosin-eval} -v

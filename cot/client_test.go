@@ -10,9 +10,13 @@ import (
 	"time"
 )
 
+// testTimeout is the clients' per-attempt timeout in tests: long enough for a loaded 2-core
+// machine (and the race detector), short enough for the "slow" fault to cost little.
+const testTimeout = 3 * time.Second
+
 func testClient(t testing.TB, url string, cacheDir string) *Client {
 	t.Helper()
-	c, err := NewClient(ClientConfig{BaseURL: url, Concurrency: 8, Timeout: 300 * time.Millisecond, MaxAttempts: 4,
+	c, err := NewClient(ClientConfig{BaseURL: url, Concurrency: 8, Timeout: testTimeout, MaxAttempts: 4,
 		BackoffBase: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, CacheDir: cacheDir})
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +31,7 @@ func genRequest(caption string) *ChatRequest {
 }
 
 func TestClientFaults(t *testing.T) {
-	fm := newFakeModel(300 * time.Millisecond)
+	fm := newFakeModel(testTimeout)
 	defer fm.Close()
 	caption := "Photomicrograph of melanoma in the skin, showing atypical melanocytes with prominent nucleoli."
 	tests := []struct {
@@ -39,7 +43,7 @@ func TestClientFaults(t *testing.T) {
 		{"", 0, 0, 0},
 		{"429", 0, 1, 900 * time.Millisecond}, // Retry-After: 1 honoured
 		{"500", 0, 2, 0},
-		{"slow", 0, 1, 300 * time.Millisecond},
+		{"slow", 0, 1, testTimeout},
 		{"truncated", 0, 1, 0},
 		{"drop", 0, 1, 0},
 		{"always500", 500, 3, 0},
@@ -86,7 +90,7 @@ func TestClientFaults(t *testing.T) {
 }
 
 func TestClientCache(t *testing.T) {
-	fm := newFakeModel(time.Second)
+	fm := newFakeModel(testTimeout)
 	defer fm.Close()
 	dir := t.TempDir()
 	c := testClient(t, fm.URL(), dir)

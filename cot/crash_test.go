@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 func TestResumeAfterKill(t *testing.T) {
 	cache := t.TempDir()
-	fm := newFakeModel(time.Second)
+	fm := newFakeModel(testTimeout)
 	fm.latency = 20 * time.Millisecond
 	defer fm.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -53,7 +53,7 @@ func TestResumeAfterKill(t *testing.T) {
 	cached := cacheEntries(t, cache)
 
 	figs := testFigures(40)
-	fm2 := newFakeModel(time.Second)
+	fm2 := newFakeModel(testTimeout)
 	defer fm2.Close()
 	sink := &memSink{}
 	sum, err := Run(context.Background(), testPipeline(t, testClient(t, fm2.URL(), cache)), seqOf(figs), sink, RunConfig{Workers: 8})
@@ -70,7 +70,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if sum.Requested != sum.SFT+sum.Rejects || sum.Figures != len(figs) {
 		t.Errorf("summary %+v", sum)
 	}
-	fm3 := newFakeModel(time.Second)
+	fm3 := newFakeModel(testTimeout)
 	defer fm3.Close()
 	clean := &memSink{}
 	if _, err := Run(context.Background(), testPipeline(t, testClient(t, fm3.URL(), "")), seqOf(figs), clean, RunConfig{Workers: 8}); err != nil {

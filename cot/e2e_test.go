@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/shards"
@@ -76,7 +75,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(exdir, "figures.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 
-	fm := newFakeModel(time.Second)
+	fm := newFakeModel(testTimeout)
 	defer fm.Close()
 	client := testClient(t, fm.URL(), filepath.Join(root, "cache"))
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 var testTasks = []TaskSpec{{"mcq", "medium", 2}, {"reasoning", "short", 1}, {"description", "medium", 1}, {"conversation", "medium", 1}}
@@ -58,7 +57,7 @@ func (m *memSink) Close(_ context.Context, s *Summary) error { m.closed = s; ret
 // TestRunFaults runs figures with every kind of fault and checks that each requested sample
 // ends as a sample or as a reject with the expected reason.
 func TestRunFaults(t *testing.T) {
-	fm := newFakeModel(300 * time.Millisecond)
+	fm := newFakeModel(testTimeout)
 	defer fm.Close()
 	c := testClient(t, fm.URL(), t.TempDir())
 	faults := []string{"429", "500", "slow", "truncated", "drop", "always500", "badreq", "garbage", "repeat",
@@ -167,7 +166,7 @@ func TestResumeFromCache(t *testing.T) {
 	figs := testFigures(16)
 	cache := t.TempDir()
 
-	fm1 := newFakeModel(time.Second)
+	fm1 := newFakeModel(testTimeout)
 	sink1 := &memSink{failAfter: 5}
 	_, err := Run(context.Background(), testPipeline(t, testClient(t, fm1.URL(), cache)), seqOf(figs), sink1, RunConfig{Workers: 4})
 	fm1.Close()
@@ -179,7 +178,7 @@ func TestResumeFromCache(t *testing.T) {
 		t.Fatal("nothing cached before the crash")
 	}
 
-	fm2 := newFakeModel(time.Second)
+	fm2 := newFakeModel(testTimeout)
 	defer fm2.Close()
 	sink2 := &memSink{}
 	if _, err := Run(context.Background(), testPipeline(t, testClient(t, fm2.URL(), cache)), seqOf(figs), sink2, RunConfig{Workers: 4}); err != nil {
@@ -191,7 +190,7 @@ func TestResumeFromCache(t *testing.T) {
 	}
 
 	// an uninterrupted, uncached run gives the same samples
-	fm3 := newFakeModel(time.Second)
+	fm3 := newFakeModel(testTimeout)
 	defer fm3.Close()
 	sink3 := &memSink{}
 	if _, err := Run(context.Background(), testPipeline(t, testClient(t, fm3.URL(), "")), seqOf(figs), sink3, RunConfig{Workers: 4}); err != nil {
@@ -223,7 +222,7 @@ func outputDigest(outs []*Output) string {
 
 // TestRunSourceError stops on a broken source.
 func TestRunSourceError(t *testing.T) {
-	fm := newFakeModel(time.Second)
+	fm := newFakeModel(testTimeout)
 	defer fm.Close()
 	figs := testFigures(3)
 	src := func(yield func(FigureInput, error) bool) {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
@@ -229,19 +230,58 @@ func (d *Document) Page(ctx context.Context, n int) (p *Page, err error) {
 	return p, nil
 }
 
-// deref resolves an indirect reference; broken references become nil.
-func (d *Document) deref(o types.Object) types.Object {
+// deref resolves an indirect reference; broken references become nil. A panic inside
+// pdfcpu on a malformed object counts as a broken reference.
+func (d *Document) deref(o types.Object) (r types.Object) {
 	if o == nil {
 		return nil
 	}
 	if _, ok := o.(types.IndirectRef); !ok {
 		return o
 	}
+	defer func() {
+		if recover() != nil {
+			r = nil
+		}
+	}()
 	r, err := d.pdf.Dereference(o)
 	if err != nil {
 		return nil
 	}
 	return r
+}
+
+// decode runs pdfcpu's filter pipeline on sd within the stream limit; pdfcpu panics on
+// malformed data become ErrCorrupt.
+func (d *Document) decode(sd *types.StreamDict) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: stream decoder panic: %v", ErrCorrupt, r)
+		}
+	}()
+	err = sd.DecodeWithLimit(d.cfg.limits.MaxStreamBytes)
+	if errors.Is(err, filter.ErrDecodeLimitExceeded) {
+		return &LimitError{Limit: "MaxStreamBytes", Value: d.cfg.limits.MaxStreamBytes + 1, Max: d.cfg.limits.MaxStreamBytes}
+	}
+	if err != nil {
+		return fmt.Errorf("%w: stream: %v", ErrCorrupt, err)
+	}
+	return nil
+}
+
+// pageDict finds page n's dictionary and inherited attributes; pdfcpu panics on a malformed
+// page tree become ErrCorrupt.
+func (d *Document) pageDict(n int) (pd types.Dict, inh *model.InheritedPageAttrs, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: page tree: %v", ErrCorrupt, r)
+		}
+	}()
+	pd, _, inh, err = d.pdf.PageDict(n, false)
+	if err != nil || pd == nil || inh == nil {
+		return nil, nil, fmt.Errorf("%w: page dictionary: %v", ErrCorrupt, err)
+	}
+	return pd, inh, nil
 }
 
 func (d *Document) dict(o types.Object) types.Dict {
@@ -284,11 +324,8 @@ func (d *Document) streamData(o types.Object) ([]byte, *types.StreamDict, error)
 		return nil, nil, fmt.Errorf("%w: not a stream", ErrCorrupt)
 	}
 	if sd.Content == nil {
-		if err := sd.DecodeWithLimit(d.cfg.limits.MaxStreamBytes); err != nil {
-			if strings.Contains(err.Error(), "limit") {
-				return nil, &sd, &LimitError{Limit: "MaxStreamBytes", Value: d.cfg.limits.MaxStreamBytes + 1, Max: d.cfg.limits.MaxStreamBytes}
-			}
-			return nil, &sd, fmt.Errorf("%w: stream: %v", ErrCorrupt, err)
+		if err := d.decode(&sd); err != nil {
+			return nil, &sd, err
 		}
 	}
 	if int64(len(sd.Content)) > d.cfg.limits.MaxStreamBytes {

@@ -584,9 +584,6 @@ func (f *font) glyph(code uint32, n int) glyph {
 			g.width = f.widths[c]
 		} else {
 			g.width = f.missing
-			if f.kind == fontType3 {
-				g.width = f.missing * f.matrix[0] * 1000
-			}
 		}
 		g.space = code == 32
 	}

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/png"
 
-	"github.com/pdfcpu/pdfcpu/pkg/filter"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
@@ -450,9 +449,9 @@ func (in *interp) inlineImage(l *lexer, res resources) error {
 			sd := types.StreamDict{Dict: dict, Raw: data, FilterPipeline: filters}
 			if len(filters) == 0 {
 				sd.Content = data
-			} else if err := sd.DecodeWithLimit(in.doc.cfg.limits.MaxStreamBytes); err != nil {
-				if errors.Is(err, filter.ErrDecodeLimitExceeded) {
-					return &LimitError{Limit: "MaxStreamBytes", Value: in.doc.cfg.limits.MaxStreamBytes + 1, Max: in.doc.cfg.limits.MaxStreamBytes}
+			} else if err := in.doc.decode(&sd); err != nil {
+				if isLimit(err) {
+					return err
 				}
 				in.warn("inline image: %v", err)
 			}

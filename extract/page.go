@@ -28,7 +28,14 @@ type Word struct {
 	RenderMode int `json:"render_mode,omitempty"`
 	// Line is the index of the word's line in Page.Lines.
 	Line int `json:"-"`
+	// rot is the baseline direction: 0 left to right, 1 top to bottom, 2 right to left
+	// (upside down), 3 bottom to top.
+	rot int
 }
+
+// Direction is the word's baseline direction in page space: 0 left to right, 1 top to
+// bottom, 2 upside down, 3 bottom to top (e.g. a rotated y-axis label).
+func (w Word) Direction() int { return w.rot }
 
 // Invisible reports whether the word is drawn with render mode 3 (neither filled nor stroked).
 func (w Word) Invisible() bool { return w.RenderMode == 3 || w.RenderMode == 7 }

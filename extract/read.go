@@ -32,9 +32,9 @@ func normRotation(r int) int {
 }
 
 func (d *Document) readPage(ctx context.Context, n int) (*Page, error) {
-	pd, _, inh, err := d.pdf.PageDict(n, false)
-	if err != nil || pd == nil || inh == nil {
-		return nil, fmt.Errorf("%w: page dictionary: %v", ErrCorrupt, err)
+	pd, inh, err := d.pageDict(n)
+	if err != nil {
+		return nil, err
 	}
 	media := types.Rectangle{LL: types.Point{X: 0, Y: 0}, UR: types.Point{X: 612, Y: 792}}
 	if inh.MediaBox != nil {

@@ -90,7 +90,7 @@ func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 		if cur == nil {
 			cur = &wordAcc{rot: g.rot, base: b, font: g.font}
 			cur.w = Word{BBox: g.box, Font: g.font.base, Size: g.size, Bold: g.font.bold,
-				Italic: g.font.italic, RenderMode: g.render}
+				Italic: g.font.italic, RenderMode: g.render, rot: g.rot}
 		} else {
 			cur.w.BBox = cur.w.BBox.Union(g.box)
 			if g.box.Empty() {
@@ -148,6 +148,33 @@ func buildWords(p *Page, glyphs []rawGlyph) []wordInfo {
 	return info
 }
 
+// frame maps a page-space box into the frame of a baseline direction: x along the baseline,
+// y across it (downwards for upright text).
+func frame(rot int, r Rect) Rect {
+	switch rot {
+	case 1:
+		return Rect{r.Y0, -r.X1, r.Y1, -r.X0}
+	case 2:
+		return Rect{-r.X1, -r.Y1, -r.X0, -r.Y0}
+	case 3:
+		return Rect{-r.Y1, r.X0, -r.Y0, r.X1}
+	}
+	return r
+}
+
+// unframe is the inverse of frame.
+func unframe(rot int, r Rect) Rect {
+	switch rot {
+	case 1:
+		return Rect{-r.Y1, r.X0, -r.Y0, r.X1}
+	case 2:
+		return Rect{-r.X1, -r.Y1, -r.X0, -r.Y0}
+	case 3:
+		return Rect{r.Y0, -r.X1, r.Y1, -r.X0}
+	}
+	return r
+}
+
 // unionPoint widens r to include s even when s has no area (zero-height glyph boxes).
 func unionPoint(r, s Rect) Rect {
 	return Rect{min(r.X0, s.X0), min(r.Y0, s.Y0), max(r.X1, s.X1), max(r.Y1, s.Y1)}
@@ -163,18 +190,16 @@ func buildLines(p *Page, info []wordInfo) {
 	}
 	var lines []*lineAcc
 	var cur *lineAcc
-	rotOf := func(w Word) int {
-		// Words carry no direction; derive it from the box shape and the page's text.
-		return 0
-	}
+	// Boxes are compared in each word's own frame: along its baseline and across it.
 	for i, w := range p.Words {
-		r := rotOf(w)
-		if cur != nil && r == cur.rot && sameLine(cur.box, w.BBox, w.Size) {
+		r := w.rot
+		fb := frame(r, w.BBox)
+		if cur != nil && r == cur.rot && sameLine(cur.box, fb, w.Size) {
 			cur.words = append(cur.words, i)
-			cur.box = unionPoint(cur.box, w.BBox)
+			cur.box = unionPoint(cur.box, fb)
 			continue
 		}
-		cur = &lineAcc{words: []int{i}, box: w.BBox, rot: r}
+		cur = &lineAcc{words: []int{i}, box: fb, rot: r}
 		lines = append(lines, cur)
 	}
 	// Merge fragments of one line written out of order (superscripts, patched words).
@@ -198,8 +223,9 @@ func buildLines(p *Page, info []wordInfo) {
 	}
 	for _, l := range lines {
 		sort.SliceStable(l.words, func(x, y int) bool {
-			return p.Words[l.words[x]].BBox.X0 < p.Words[l.words[y]].BBox.X0
+			return frame(l.rot, p.Words[l.words[x]].BBox).X0 < frame(l.rot, p.Words[l.words[y]].BBox).X0
 		})
+		l.box = unframe(l.rot, l.box)
 	}
 	// Join words of a line that were split by a gap much narrower than the line's spacing,
 	// when they are adjacent in the content stream and in the same font.
@@ -207,7 +233,11 @@ func buildLines(p *Page, info []wordInfo) {
 	for li, l := range lines {
 		groups[li] = l.words
 	}
-	merged := mergeTightWords(p, info, groups)
+	rots := make([]int, len(lines))
+	for li, l := range lines {
+		rots[li] = l.rot
+	}
+	merged := mergeTightWords(p, info, groups, rots)
 	for li := range lines {
 		lines[li].words = merged[li]
 	}
@@ -302,7 +332,7 @@ const (
 
 // mergeTightWords merges words within each group (a line, words ordered along it) and
 // renumbers p.Words; it returns the groups with the new indexes.
-func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
+func mergeTightWords(p *Page, info []wordInfo, groups [][]int, rots []int) [][]int {
 	if len(info) != len(p.Words) {
 		return groups
 	}
@@ -310,10 +340,11 @@ func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
 	for i := range into {
 		into[i] = i
 	}
-	for _, g := range groups {
+	for gi, g := range groups {
 		if len(g) < 2 {
 			continue
 		}
+		fb := func(i int) Rect { return frame(rots[gi], p.Words[i].BBox) }
 		size := p.Words[g[0]].Size
 		minSpace := 0.0
 		if len([]rune(p.Words[g[0]].Text)) == 1 && len([]rune(p.Words[g[1]].Text)) == 1 {
@@ -323,7 +354,7 @@ func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
 					minSpace = 0
 					break
 				}
-				minSpace = min(minSpace, p.Words[g[k]].BBox.X0-p.Words[g[k-1]].BBox.X1)
+				minSpace = min(minSpace, fb(g[k]).X0-fb(g[k-1]).X1)
 			}
 		}
 		space := maxCharSpacing * size
@@ -333,9 +364,10 @@ func mergeTightWords(p *Page, info []wordInfo, groups [][]int) [][]int {
 		head := g[0]
 		for k := 1; k < len(g); k++ {
 			w0, w1 := &p.Words[head], &p.Words[g[k]]
-			gap := w1.BBox.X0 - w0.BBox.X1
+			f0, f1 := fb(head), fb(g[k])
+			gap := f1.X0 - f0.X1
 			lastOf0 := info[g[k-1]].last
-			if gap < space && gap > -backGap*size && math.Abs(w0.BBox.Y1-w1.BBox.Y1) < baseDelta && g[k] == g[k-1]+1 && info[g[k]].contig && lastOf0 == info[g[k]].first &&
+			if gap < space && gap > -backGap*size && math.Abs(f0.Y1-f1.Y1) < baseDelta && g[k] == g[k-1]+1 && info[g[k]].contig && lastOf0 == info[g[k]].first &&
 				math.Abs(w0.Size-w1.Size) < maxSizeDelta*size && into[g[k-1]] == head {
 				w0.Text += w1.Text
 				w0.BBox = unionPoint(w0.BBox, w1.BBox)

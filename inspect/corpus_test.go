@@ -301,7 +301,7 @@ func checkDatasetReport(ctx context.Context, t *testing.T, dir string, nfig, nsa
 	if err := b.Eval(ctx, eagerImages, &ic); err != nil || len(ic.Broken) > 0 {
 		t.Errorf("samples view: broken images %v %v", ic.Broken, err)
 	}
-	saveShot(ctx, t, b, shots, "samples.png", false)
+	saveShot(ctx, t, b, shots, "dataset-samples.png", false)
 	view(ctx, t, b, "#samples?keep=0", "samples")
 	b.Eval(ctx, `({count: +document.querySelector('#view-samples .result').dataset.count, cards: document.querySelectorAll('.sample').length})`, &got)
 	dropped := nsamples - (nsamples+1)/2

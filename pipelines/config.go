@@ -39,12 +39,15 @@ type Config struct {
 	// temp_location), passed as --key=value.
 	BeamOptions map[string]string `yaml:"beam_options"`
 
-	// PagesPerRange is the number of pages one work item covers.
-	PagesPerRange int `yaml:"pages_per_range"`
 	// FiguresPerShard is the target number of figures per shard.
 	FiguresPerShard int `yaml:"figures_per_shard"`
 	// Incremental skips documents already in the latest committed version.
 	Incremental bool `yaml:"incremental"`
+	// OCR finds figures on scanned pages with Tesseract (layout/scan); without it such pages
+	// are rejected as "scanned_page".
+	OCR bool `yaml:"ocr"`
+	// OCRLanguages are the Tesseract languages, e.g. eng or eng+deu.
+	OCRLanguages string `yaml:"ocr_languages"`
 	// RenderDPI is the resolution figure regions are rendered at.
 	RenderDPI int `yaml:"render_dpi"`
 	// Progress is the interval between progress lines (0 disables them).
@@ -73,7 +76,8 @@ var Usage = map[string]string{
 	"worker_binary":           "prebuilt linux worker binary (this program built with cgo) for remote workers",
 	"job_name":                "job name on the runner (default eosin-build-<version>)",
 	"beam_options":            "further Beam options as key=value (e.g. project=P,region=R,temp_location=gs://…)",
-	"pages_per_range":         "pages per work item (documents are split into ranges of this many pages)",
+	"ocr":                     "find figures on scanned pages with Tesseract (else they are rejected as scanned_page)",
+	"ocr_languages":           "Tesseract languages for scanned pages, e.g. eng or eng+deu",
 	"figures_per_shard":       "target number of figures per shard",
 	"incremental":             "skip documents already in the latest committed version",
 	"render_dpi":              "resolution of rendered figure crops",
@@ -101,7 +105,8 @@ func DefaultConfig() Config {
 	return Config{
 		Output:          "./corpus",
 		Format:          "webdataset",
-		PagesPerRange:   8,
+		OCR:             true,
+		OCRLanguages:    "eng",
 		FiguresPerShard: 1000,
 		Incremental:     true,
 		RenderDPI:       150,
@@ -146,9 +151,6 @@ func (c Config) Validate() error {
 	}
 	if c.Endpoint != "" && c.EnvironmentType == "" {
 		return fmt.Errorf("endpoint %s given without environment_type (LOOPBACK, EXTERNAL, PROCESS or DOCKER)", c.Endpoint)
-	}
-	if c.PagesPerRange < 1 {
-		return fmt.Errorf("pages_per_range %d: must be at least 1", c.PagesPerRange)
 	}
 	if c.FiguresPerShard < 1 {
 		return fmt.Errorf("figures_per_shard %d: must be at least 1", c.FiguresPerShard)

@@ -53,10 +53,10 @@ func buildGraph(s beam.Scope, p plan) graph {
 	refs := beam.Reshuffle(s, beam.ParDo(s.Scope("match"), &matchFn{S3: s3}, inputs))
 	fps, rejIngest := beam.ParDo2(s.Scope("fingerprint"), &fingerprintFn{S3: s3}, refs)
 	done := beam.ParDo(s.Scope("committed"), shaKey, beam.CreateList(s.Scope("committed"), append([]string{}, p.done...)))
-	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{PagesPerRange: cfg.PagesPerRange}, beam.CoGroupByKey(s, fps, done))
+	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{}, beam.CoGroupByKey(s, fps, done))
 	work = beam.Reshuffle(s.Scope("spread_work"), work)
 
-	figs, rejProcess, results := beam.ParDo3(s.Scope("extract_layout"), &processFn{S3: s3, DPI: cfg.RenderDPI}, work)
+	figs, rejProcess, results := beam.ParDo3(s.Scope("extract_layout"), &processFn{S3: s3, DPI: cfg.RenderDPI, OCR: cfg.OCR, OCRLanguages: cfg.OCRLanguages}, work)
 	figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 

@@ -132,9 +132,7 @@ func (f *fingerprintFn) ProcessElement(ctx context.Context, d docRef, emit func(
 // pickDocFn sees every copy of one document (by sha256) together with whether an earlier
 // version already holds it: done documents are skipped, copies beyond the first (smallest
 // URI) are rejected as duplicates, the rest becomes work.
-type pickDocFn struct {
-	PagesPerRange int `json:"pages_per_range"`
-}
+type pickDocFn struct{}
 
 func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(*docItem) bool, done func(*bool) bool, emit func(workItem), reject func(shards.Reject), part func([]byte)) {
 	var items []docItem
@@ -172,13 +170,27 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 // runs extract + layout (and OCR on scanned pages when configured), and emits figure records
 // with their rendered images, rejects, and a per-document result.
 type processFn struct {
-	S3     S3Settings `json:"s3"`
-	DPI    int        `json:"dpi"`
-	stores *stores
+	S3           S3Settings `json:"s3"`
+	DPI          int        `json:"dpi"`
+	OCR          bool       `json:"ocr"`
+	OCRLanguages string     `json:"ocr_languages"`
+	stores       *stores
+	scanned      *scannedPages
 }
 
-func (f *processFn) Setup()    { f.stores = newStores(f.S3) }
-func (f *processFn) Teardown() { f.stores.close() }
+func (f *processFn) Setup() {
+	f.stores = newStores(f.S3)
+	if f.OCR {
+		f.scanned = newScannedPages(f.OCRLanguages, f.DPI)
+	}
+}
+
+func (f *processFn) Teardown() {
+	f.stores.close()
+	if f.scanned != nil {
+		f.scanned.close()
+	}
+}
 
 // rejectReason maps an extract error to a reject reason.
 func rejectReason(err error) string {
@@ -194,7 +206,7 @@ func rejectReason(err error) string {
 }
 
 func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(figItem), reject func(shards.Reject), result func(docResult)) error {
-	res, err := processDocument(ctx, f.stores, w, f.DPI, emit, reject)
+	res, err := processDocument(ctx, f.stores, w, f.DPI, f.scanned, emit, reject)
 	if err != nil {
 		return err
 	}
@@ -203,7 +215,7 @@ func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(fi
 }
 
 // processDocument is the body of processFn, shared with the plain-loop benchmark.
-func processDocument(ctx context.Context, st *stores, w workItem, dpi int, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
+func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
 	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
 	rej := func(r shards.Reject) {
 		mRejects.Inc(ctx, 1)
@@ -238,6 +250,9 @@ func processDocument(ctx context.Context, st *stores, w workItem, dpi int, emit 
 	res.Pages = doc.NumPages()
 	// Tables are always detected and emitted so that the table filter counts them.
 	opts := layout.Options{DPI: dpi, Render: true, Tables: true, URI: w.URI}
+	if sp != nil {
+		opts.Scanned = sp.figures
+	}
 	lr, err := layout.Process(ctx, doc, opts)
 	figs, rejects := lr.Figures, lr.Rejects
 	if err != nil {

@@ -62,6 +62,7 @@ type WriteOptions struct {
 // Writer writes one version of a dataset. Its methods are safe for concurrent use; records
 // are written in call order. Call Commit to publish the version, or Abort to give up.
 type Writer struct {
+	ctx      context.Context // the Create context: background uploads run under it
 	mu       sync.Mutex
 	store    storage.Store
 	ownStore bool
@@ -85,7 +86,8 @@ type Writer struct {
 }
 
 // Create starts a new version under prefix (a directory or s3://bucket/prefix). It fails
-// with ErrVersionExists if the version is already committed.
+// with ErrVersionExists if the version is already committed. Shards are uploaded in the
+// background under ctx: cancelling it makes the version fail.
 func Create(ctx context.Context, prefix string, opts WriteOptions) (*Writer, error) {
 	store, err := storage.Open(ctx, prefix, opts.S3)
 	if err != nil {
@@ -138,7 +140,7 @@ func CreateIn(ctx context.Context, store storage.Store, opts WriteOptions) (*Wri
 		return nil, fmt.Errorf("%s@%s: %w", store, opts.Version, err)
 	}
 	w := &Writer{
-		store: store, version: opts.Version, opts: opts,
+		ctx: ctx, store: store, version: opts.Version, opts: opts,
 		ids: map[string]struct{}{}, docs: map[string]struct{}{}, stats: map[string]any{},
 		upSem: make(chan struct{}, opts.Uploads),
 	}
@@ -357,7 +359,7 @@ func (w *Writer) closeStore() {
 }
 
 // commitShard publishes a finished shard in the background (bounded by Uploads).
-func (w *Writer) commitShard(ctx context.Context, obj storage.Writer, info ShardInfo) {
+func (w *Writer) commitShard(obj storage.Writer, info ShardInfo) {
 	w.upSem <- struct{}{}
 	w.upWG.Add(1)
 	go func() {
@@ -369,7 +371,7 @@ func (w *Writer) commitShard(ctx context.Context, obj storage.Writer, info Shard
 			obj.Abort()
 			return
 		}
-		err := obj.Commit(ctx)
+		err := obj.Commit(w.ctx)
 		w.upMu.Lock()
 		defer w.upMu.Unlock()
 		if err != nil {
@@ -469,7 +471,7 @@ func (s *sink) shardName(n int) string {
 func (s *sink) open(ctx context.Context) error {
 	name := s.shardName(s.next)
 	s.next++
-	obj, err := s.w.store.Create(ctx, storage.Join(s.w.version, s.dir(), name))
+	obj, err := s.w.store.Create(s.w.ctx, storage.Join(s.w.version, s.dir(), name))
 	if err != nil {
 		return err
 	}
@@ -649,7 +651,7 @@ func (s *sink) close(ctx context.Context) error {
 		s.sizes[sh.name] = sh.count
 		s.wids = append(s.wids, wds.WidsShard{URL: sh.name, NSamples: sh.count, MD5Sum: sh.hw.MD5(), FileSize: sh.hw.Size()})
 	}
-	s.w.commitShard(ctx, sh.obj, ShardInfo{Format: s.format, Path: path, Records: sh.count, Bytes: sh.hw.Size(), SHA256: sh.hw.SHA256()})
+	s.w.commitShard(sh.obj, ShardInfo{Format: s.format, Path: path, Records: sh.count, Bytes: sh.hw.Size(), SHA256: sh.hw.SHA256()})
 	return nil
 }
 

@@ -164,11 +164,10 @@ func seqBatch(rs []*rollout) (*model.Batch, []int32, []int) {
 // logProbs returns per-rollout completion log-probs (and mean entropy over active tokens).
 func (t *Trainer) logProbs(m *model.Model[float32], rs []*rollout) ([][]float64, error) {
 	b, targets, first := seqBatch(rs)
-	a, err := m.Forward(b)
+	_, lp, _, err := m.ForwardLogProbs(b, targets, t.temperature())
 	if err != nil {
 		return nil, err
 	}
-	lp, _ := m.LogProbs(a, targets, t.temperature())
 	out := make([][]float64, len(rs))
 	for i, r := range rs {
 		out[i] = make([]float64, len(r.comp))
@@ -337,12 +336,11 @@ func splitMini(rs []*rollout, n int) [][]*rollout {
 // update runs forward, loss and backward on one mini-batch and takes an optimizer step.
 func (t *Trainer) update(mb []*rollout, lc grpo.LossConfig, haveOld bool) (grpo.Stats, float64, float64, error) {
 	b, targets, first := seqBatch(mb)
-	a, err := t.Policy.Forward(b)
+	temp := t.temperature()
+	a, lp, ent, err := t.Policy.ForwardLogProbs(b, targets, temp)
 	if err != nil {
 		return grpo.Stats{}, 0, 0, err
 	}
-	temp := t.temperature()
-	lp, ent := t.Policy.LogProbs(a, targets, temp)
 	seqs := make([]grpo.Seq, len(mb))
 	var entSum, entN float64
 	for i, r := range mb {
@@ -426,11 +424,10 @@ func (t *Trainer) SFTStep(ex []SFTExample) (float64, error) {
 		rs[i] = &rollout{prompt: e.Prompt, comp: e.Completion}
 	}
 	b, targets, first := seqBatch(rs)
-	a, err := t.Policy.Forward(b)
+	a, lp, _, err := t.Policy.ForwardLogProbs(b, targets, 1)
 	if err != nil {
 		return 0, err
 	}
-	lp, _ := t.Policy.LogProbs(a, targets, 1)
 	var n float64
 	for _, e := range ex {
 		n += float64(len(e.Completion))

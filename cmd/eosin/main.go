@@ -51,6 +51,7 @@ GRPO/DAPO.`,
 		newRewardCmd(),
 		newCoTCmd(),
 		newInspectCmd(),
+		newExtractCmd(),
 	)
 	return root
 }

@@ -497,10 +497,12 @@
         h('span', null, h('i', { class: 'sw cap' }), 'caption'),
         f.sub && f.sub.length ? h('span', null, h('i', { class: 'sw panel' }), 'panels') : null,
         others.length ? h('span', null, h('i', { class: 'sw other' }), 'other figures') : null);
+      // The whole page fits the window height.
+      var pageStyle = 'aspect-ratio:' + pw + ' / ' + ph + ';max-width:calc((100vh - 170px) * ' + (pw / ph).toFixed(4) + ')';
       var left;
       if (pg) {
         left = h('div', { class: 'page-wrap' },
-          h('div', { class: 'page', style: 'aspect-ratio:' + pw + ' / ' + ph },
+          h('div', { class: 'page', style: pageStyle },
             h('img', { src: pg.src, alt: 'page ' + f.page, class: 'page-img', width: pg.w, height: pg.h }), svg),
           legend);
       } else {
@@ -508,7 +510,7 @@
         left = h('div', { class: 'page-wrap missing' },
           h('div', { class: 'note', id: 'page-missing' },
             h('strong', { text: 'Page ' + f.page + ' is not shown. ' }), (d && d.note) || 'The source document was not available when this report was built: the crop is shown alone.'),
-          h('div', { class: 'page schematic', style: 'aspect-ratio:' + pw + ' / ' + ph, title: 'page outline (' + pw + ' × ' + ph + ' pt) with the recorded boxes' }, svg),
+          h('div', { class: 'page schematic', style: pageStyle, title: 'page outline (' + pw + ' × ' + ph + ' pt) with the recorded boxes' }, svg),
           legend);
       }
 

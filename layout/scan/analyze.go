@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/eosinlab/eosin/layout/caption"
 	"github.com/eosinlab/eosin/ocr"
@@ -46,6 +47,7 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 			}
 			work, res.scale, res.owned = sc, f, true
 		}
+		t0 := time.Now()
 		up, o, err := e.Upright(ctx, work, s.opts.MinOrientationConf)
 		res.Orientation = o
 		if err == nil && up != work {
@@ -73,7 +75,9 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 		case err != nil && ctx.Err() != nil:
 			return ctx.Err()
 		}
+		res.Time.Orientation = time.Since(t0)
 		// Text lines must be level for line regions to hold one line each.
+		t0 = time.Now()
 		straight, angle, err := work.Deskew()
 		if err != nil {
 			return err
@@ -87,11 +91,14 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 			straight.Close()
 		}
 		res.Upright = work
+		res.Time.Deskew = time.Since(t0)
+		t0 = time.Now()
 		lp, err := e.Layout(ctx, work, ocr.PSMAuto)
 		if err != nil {
 			return err
 		}
 		res.Layout = lp
+		res.Time.Layout = time.Since(t0)
 		return s.findFigures(ctx, e, res)
 	})
 	if err != nil {
@@ -438,6 +445,7 @@ func longLine(r image.Rectangle, pageW int) bool {
 // probeBlock reads the start of the first lines of text block ti and reports a caption
 // opening.
 func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti int) (*probe, error) {
+	defer func(t0 time.Time) { res.Time.Probes += time.Since(t0) }(time.Now())
 	b := res.Layout.Blocks[ti]
 	var regions []image.Rectangle
 	var lineNo []int
@@ -472,6 +480,7 @@ func (s *Scanner) probeBlock(ctx context.Context, e *ocr.Engine, res *Result, ti
 // readCaption reads the caption that opens at the probed line: that line and the following
 // ones of its block, up to a paragraph gap.
 func (s *Scanner) readCaption(ctx context.Context, e *ocr.Engine, res *Result, p *probe) (*Figure, error) {
+	defer func(t0 time.Time) { res.Time.Captions += time.Since(t0) }(time.Now())
 	b := res.Layout.Blocks[p.block]
 	lines := b.Lines[p.line:]
 	// Stop at a gap clearly wider than the usual line spacing (the end of the paragraph).

@@ -21,6 +21,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eosinlab/eosin/extract"
 	"github.com/eosinlab/eosin/layout/caption"
@@ -265,6 +266,8 @@ type Result struct {
 	Regions []image.Rectangle
 	// OCRRegions counts the regions read by OCR, OCRPixels their area.
 	OCRRegions, OCRPixels int
+	// Time spent in each stage.
+	Time Timings
 	w, h                  int     // size of the input image
 	scale                 float64 // the input was enlarged by this factor for analysis
 	owned                 bool
@@ -275,6 +278,11 @@ func (r *Result) Close() {
 	if r.owned {
 		r.Upright.Close()
 	}
+}
+
+// Timings break the analysis of a page down by stage.
+type Timings struct {
+	Orientation, Deskew, Layout, Probes, Captions time.Duration
 }
 
 // ToInput maps a box of the upright image (Result's boxes) back to the input image.

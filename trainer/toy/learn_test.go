@@ -78,6 +78,11 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 			t.Fatal(err)
 		}
 		curve = append(curve, l)
+		// One optimizer step per rollout batch: logp_old is the detached current logp, ρ ≡ 1,
+		// so clipping never fires (grpo.md §4).
+		if l.ClipHigh != 0 || l.ClipLow != 0 || l.DualClip != 0 {
+			t.Errorf("step %d: clip fractions %g/%g/%g with ρ ≡ 1", l.Step, l.ClipHigh, l.ClipLow, l.DualClip)
+		}
 		if i%25 == 0 || i == steps-1 {
 			t.Logf("step %3d reward %.3f acc %.3f fmt %.3f overlong %.3f len %.1f ent %.3f %.0f tok/s", l.Step, l.RewardMean, l.Accuracy, l.Components["format"], l.Components["overlong"], l.RespLen, l.Entropy, l.TokensPerS)
 		}

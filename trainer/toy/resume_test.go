@@ -76,11 +76,13 @@ func TestResumeIdentical(t *testing.T) {
 	a.ResetOptimizer()
 	dir := filepath.Join(t.TempDir(), "ckpt")
 	var want []string
+	clipped := 0.0
 	for i := 0; i < 6; i++ {
 		l, err := a.Step(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
+		clipped += l.ClipHigh + l.ClipLow
 		if i == 2 {
 			if err := a.Save(dir); err != nil {
 				t.Fatal(err)
@@ -90,6 +92,9 @@ func TestResumeIdentical(t *testing.T) {
 		if i >= 3 {
 			want = append(want, logKey(l))
 		}
+	}
+	if clipped == 0 {
+		t.Error("μ = 2 with 2 mini-batches never clipped: ratios stayed 1")
 	}
 	if a.OptStep < 12 {
 		t.Errorf("only %d optimizer steps in 6 rollout steps", a.OptStep)
