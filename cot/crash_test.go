@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 func TestResumeAfterKill(t *testing.T) {
 	cache := t.TempDir()
 	fm := newFakeModel(testTimeout)
-	fm.latency = 20 * time.Millisecond
+	fm.latency.Store(int64(20 * time.Millisecond))
 	defer fm.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+fm.URL(), crashEnv+"_CACHE="+cache)

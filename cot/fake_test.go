@@ -40,7 +40,7 @@ type fakeModel struct {
 	attempts map[[32]byte]int
 	requests atomic.Int64 // completed requests (any status)
 	bodies   atomic.Int64 // distinct successful generations
-	latency  time.Duration
+	latency  atomic.Int64 // ns, settable while serving
 	inflight atomic.Int64
 	// busy integrates in-flight requests over time (request·ns), for utilisation figures
 	busyNs atomic.Int64
@@ -92,8 +92,8 @@ func (f *fakeModel) serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if f.latency > 0 {
-		time.Sleep(f.latency)
+	if d := time.Duration(f.latency.Load()); d > 0 {
+		time.Sleep(d)
 	}
 	var req ChatRequest
 	if err := json.Unmarshal(body, &req); err != nil {

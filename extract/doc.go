@@ -97,9 +97,7 @@ type Document struct {
 	pdf   *model.Context
 	fonts map[fontKey]*font
 
-	keepGlyphs bool       // tests: keep the last page's glyphs
-	lastGlyphs []rawGlyph // tests
-	panics     bool       // tests (fuzzing): let panics through instead of turning them into errors
+	panics bool // tests (fuzzing): let panics through instead of turning them into errors
 
 	renderMu sync.Mutex // guards fz
 	fz       renderer

@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"testing"
+	"time"
 )
 
 // FuzzOpen opens arbitrary bytes and reads the first pages (up to 4) and the metadata. Parser
@@ -17,6 +19,17 @@ func FuzzOpen(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Runaway work is a failure too: after 10 s, crash with every goroutine's stack.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				buf := make([]byte, 1<<20)
+				panic("input takes longer than 10 s:\n" + string(buf[:runtime.Stack(buf, true)]))
+			}
+		}()
 		d, err := OpenBytes(data, WithLimits(Limits{MaxStreamBytes: 8 << 20, MaxImagePixels: 4 << 20, MaxOperators: 200_000, MaxFormDepth: 8}))
 		if err != nil {
 			return

@@ -67,9 +67,6 @@ func (d *Document) readPage(ctx context.Context, n int) (*Page, error) {
 	if err := in.run(content, resources{d: d, dict: inh.Resources}, 0); err != nil {
 		return nil, err
 	}
-	if d.keepGlyphs {
-		d.lastGlyphs = in.glyphs
-	}
 	info := buildWords(p, in.glyphs)
 	buildLines(p, info)
 	return p, nil
@@ -118,10 +115,4 @@ func (d *Document) pageContent(pd types.Dict) ([]byte, error) {
 		out = append(out, '\n')
 	}
 	return out, nil
-}
-
-func (d *Document) readPageGlyphs(ctx context.Context, n int) ([]rawGlyph, error) {
-	d.keepGlyphs = true
-	_, err := d.readPage(ctx, n)
-	return d.lastGlyphs, err
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,15 +15,44 @@ import (
 // benchFigures is the size of the synthetic input of the benchmarks.
 const benchFigures = 100_000
 
-// BenchmarkBuild100k builds a report over 100,000 synthetic figure records (each with its
-// own crop file to copy), 2,000 rejects and 1,000 samples. Goal: under a minute.
-func BenchmarkBuild100k(b *testing.B) {
-	in := b.TempDir()
-	writeSynthetic(b, in, benchFigures, 200, 50, 1000)
-	src, err := OpenDir(in)
+// benchIn is the synthetic input shared by the benchmarks (written once, removed by TestMain).
+var benchIn struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// benchInput returns an `eosin extract`-shaped directory of 100,000 synthetic figures (each
+// with its own crop file) over 200 documents, 2,000 rejects and 1,000 samples.
+func benchInput(b *testing.B) *DirSource {
+	benchIn.once.Do(func() {
+		benchIn.dir, benchIn.err = os.MkdirTemp("", "eosin-inspect-bench-")
+		if benchIn.err == nil {
+			writeSynthetic(b, benchIn.dir, benchFigures, 200, 50, 1000)
+		}
+	})
+	if benchIn.err != nil {
+		b.Fatal(benchIn.err)
+	}
+	src, err := OpenDir(benchIn.dir)
 	if err != nil {
 		b.Fatal(err)
 	}
+	return src
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchIn.dir != "" {
+		os.RemoveAll(benchIn.dir)
+	}
+	os.Exit(code)
+}
+
+// BenchmarkBuild100k builds a report over 100,000 synthetic figure records (each with its
+// own crop file to copy), 2,000 rejects and 1,000 samples. Goal: under a minute.
+func BenchmarkBuild100k(b *testing.B) {
+	src := benchInput(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out := filepath.Join(b.TempDir(), "report")
@@ -46,12 +76,7 @@ func BenchmarkBuild100k(b *testing.B) {
 // and for a caption search over all figures.
 func BenchmarkPaint100k(b *testing.B) {
 	exe := needChromium(b)
-	in := b.TempDir()
-	writeSynthetic(b, in, benchFigures, 200, 50, 1000)
-	src, err := OpenDir(in)
-	if err != nil {
-		b.Fatal(err)
-	}
+	src := benchInput(b)
 	out := filepath.Join(b.TempDir(), "report")
 	if _, err := Build(context.Background(), Options{Dir: out}, src); err != nil {
 		b.Fatal(err)

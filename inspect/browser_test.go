@@ -346,6 +346,15 @@ func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Fi
 	}
 	t.Logf("page thumbnails: %d load, %d broken", pageCheck.N, len(pageCheck.Broken))
 
+	// Nothing but local files was requested.
+	var remote []string
+	if err := b.Eval(ctx, `performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith('file:'))`, &remote); err != nil {
+		t.Fatal(err)
+	}
+	if len(remote) > 0 {
+		t.Errorf("the report requested non-local resources: %v", remote)
+	}
+
 	// The other views render without script errors.
 	view(ctx, t, b, "#rejects", "rejects")
 	saveShot(ctx, t, b, shots, "rejects.png", false)

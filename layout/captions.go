@@ -228,7 +228,7 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 		if l.box.X1 > blk.box.X1+captionAlignTol && (!leftOK || d > 1.15*spacing) {
 			break
 		}
-		if overGraphic(l.box, graphics, first.box) {
+		if overGraphic(l.box, graphics, first.box) || !sameFamily(l, blk, ls) {
 			break
 		}
 		used[next] = true
@@ -239,6 +239,27 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 	}
 	blk.text = joinLines(texts)
 	return blk
+}
+
+// sameFamily reports whether a line's dominant font belongs to a font family (the first two
+// letters of the name: CMR/CMTI, SFRM/SFTI, LMRoman/LMMono) used in the block so far; a line in
+// another family (plot text under a caption) does not continue it.
+func sameFamily(l tline, blk captionBlock, ls []tline) bool {
+	fam := func(f string) string {
+		if len(f) < 2 {
+			return strings.ToLower(f)
+		}
+		return strings.ToLower(f[:2])
+	}
+	want := fam(l.font)
+	for _, i := range blk.lines {
+		for _, w := range ls[i].words {
+			if fam(w.Font) == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // overGraphic reports whether more than 20 % of box lies over graphics that do not already

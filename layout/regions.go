@@ -230,14 +230,15 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 			}
 			bodyFace := l.mono || (l.font == st.bodyFont && math.Abs(l.size-st.bodySize) < 0.6)
 			gapMax := textAbsorbGap
-			if subcaptionRE.MatchString(l.text) {
-				bodyFace, gapMax = false, subcaptionGap
-			}
+
 			if l.size < st.bodySize-1.5 {
 				gapMax = smallTextAbsorbGap
 			}
-			if math.Abs(l.size-st.bodySize) > 1 {
-				gapMax = math.Max(gapMax, 1.6*l.size)
+			if !bodyFace {
+				gapMax = math.Max(smallTextAbsorbGap, 1.6*l.size)
+			}
+			if subcaptionRE.MatchString(l.text) {
+				bodyFace, gapMax = false, subcaptionGap
 			}
 			if isVertical(l) {
 				gapMax = math.Max(gapMax, 2*l.size)
@@ -250,6 +251,9 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 				if !over {
 					if bodyFace || gapBetween(l.box, b.box) > gapMax {
 						continue
+					}
+					if hOverlap(l.box, b.box) <= 0 && vOverlap(l.box, b.box) <= 0 {
+						continue // diagonal to the blob: not its label
 					}
 					if b.box.Width() < 3 && b.nGraph == 1 {
 						continue // a lone rule: text next to it is not figure text

@@ -1,6 +1,7 @@
 package pipelines
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/eosinlab/eosin/shards"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
 func TestMain(m *testing.M) { ptest.Main(m) }
@@ -164,12 +167,42 @@ func TestBuildIncremental(t *testing.T) {
 		t.Errorf("second version has %d figures, first %d, second build wrote %d", len(figs2), len(figs1), s2.Build.FiguresWritten)
 	}
 
+	// A re-saved copy of a committed document (other bytes, same figures): processed, and
+	// every figure it yields is dropped as a duplicate of a committed one.
+	orig, err := os.ReadFile(filepath.Join(in, filepath.Base(docOutliers)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resaved bytes.Buffer
+	if err := api.Optimize(bytes.NewReader(orig), &resaved, model.NewDefaultConfiguration()); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(resaved.Bytes(), orig) {
+		t.Fatal("re-saving did not change the bytes")
+	}
+	if err := os.WriteFile(filepath.Join(in, "resaved.pdf"), resaved.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sr, err := Run(ctx, testConfig(in, out), os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	PrintSummary(os.Stderr, sr)
+	if b := sr.Build; b.DocsProcessed != 1 || b.FiguresFound == 0 || b.FiguresDuplicate != b.FiguresFound || b.FiguresWritten != 0 {
+		t.Fatalf("re-saved copy: %+v", b)
+	}
+	mr, figsR := readDataset(t, out, shards.ReadOptions{})
+	if len(mr.Documents) != 5 || !slices.Equal(ids(figsR), ids(figs2)) {
+		t.Fatalf("after the re-saved copy: %d documents, ids %v, want %v", len(mr.Documents), ids(figsR), ids(figs2))
+	}
+	m2 = mr
+
 	// Nothing new: no new version.
 	s3, err := Run(ctx, testConfig(in, out), os.Stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := s3.Build; s3.Version != "" || b.DocsProcessed != 0 || b.DocsSkipped != 4 {
+	if b := s3.Build; s3.Version != "" || b.DocsProcessed != 0 || b.DocsSkipped != 5 {
 		t.Fatalf("third build: version %q, %+v", s3.Version, b)
 	}
 	if latest, _ := os.ReadFile(filepath.Join(out, shards.LatestName)); strings.TrimSpace(string(latest)) != m2.Version {

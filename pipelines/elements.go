@@ -83,6 +83,8 @@ type shardResult struct {
 	// Counts are per-reason reject counts ("stage/reason") of a reject shard.
 	CountKeys []string
 	CountVals []int64
+	// Index holds the dedup facts of the figures of a figure shard (for later builds).
+	Index []dedupItem `json:",omitempty"`
 }
 
 // commitPart is one input of the commit step: exactly one field is set.

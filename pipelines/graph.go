@@ -60,6 +60,8 @@ func buildGraph(s beam.Scope, p plan) graph {
 	figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 
+	committed := beam.ParDo(s.Scope("committed_figures"), &readIndexFn{sink: out, PrevVersion: p.prevVersion}, beam.Impulse(s))
+	items = beam.Flatten(s, items, committed)
 	decisions, groups := beam.ParDo2(s.Scope("dedup"), &dedupFn{Options: cfg.Options}, beam.GroupByKey(s, beam.AddFixedKey(s, items)))
 	kept, rejDedup := beam.ParDo2(s.Scope("apply_dedup"), &joinFn{}, beam.CoGroupByKey(s, beam.ParDo(s, idOfFig, passed), decisions))
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/eosinlab/eosin/pipelines/quality"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 	"github.com/eosinlab/eosin/shards/wds"
@@ -27,6 +28,7 @@ func init() {
 	register.DoFn4x1[context.Context, int, func(*figItem) bool, func([]byte), error](&writeFiguresFn{})
 	register.DoFn4x1[context.Context, int, func(*shards.Reject) bool, func([]byte), error](&writeRejectsFn{})
 	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&commitFn{})
+	register.DoFn3x1[context.Context, []byte, func(dedupItem), error](&readIndexFn{})
 	register.Function1x1(docResultPart)
 	register.Function1x1(countOne)
 	register.Function1x1(countReject)
@@ -37,8 +39,8 @@ func init() {
 }
 
 // countOne and countReject map elements to 1 for counting.
-func countOne(figItem) int            { return 1 }
-func countReject(shards.Reject) int   { return 1 }
+func countOne(figItem) int             { return 1 }
+func countReject(shards.Reject) int    { return 1 }
 func docResultPart(d docResult) []byte { b, _ := json.Marshal(commitPart{Doc: &d}); return b }
 
 // numShards is how many shards n records make at perShard records each (at least one).
@@ -143,11 +145,17 @@ func (f *writeFiguresFn) ProcessElement(ctx context.Context, shard int, items fu
 	all = slices.CompactFunc(all, func(a, b figItem) bool { return a.ID == b.ID })
 	var buf bytes.Buffer
 	w := wds.NewWriter(&buf, time.Time{})
+	var index []dedupItem
 	for _, it := range all {
 		var fig shards.Figure
 		if err := json.Unmarshal(it.Record, &fig); err != nil {
 			return fmt.Errorf("figure %s: %w", it.ID, err)
 		}
+		di := dedupItem{ID: fig.ID, ImageSHA256: fig.Image.SHA256, Caption: fig.Caption, Committed: true}
+		if h, err := quality.ParseHash(fig.PHash); err == nil {
+			di.PHash, di.HasPHash = h, true
+		}
+		index = append(index, di)
 		members := map[string][]byte{"json": it.Record, "txt": []byte(fig.Caption)}
 		ext := fig.Image.Format
 		if ext == "jpeg" {
@@ -169,7 +177,7 @@ func (f *writeFiguresFn) ProcessElement(ctx context.Context, shard int, items fu
 	if err != nil {
 		return err
 	}
-	b, _ := json.Marshal(commitPart{Shard: &shardResult{Kind: "figures", Path: name, Records: len(all), Bytes: size, SHA256: sum}})
+	b, _ := json.Marshal(commitPart{Shard: &shardResult{Kind: "figures", Path: name, Records: len(all), Bytes: size, SHA256: sum, Index: index}})
 	emit(b)
 	return nil
 }
@@ -246,7 +254,7 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 		}
 		prev = m
 	}
-	m, build, err := buildManifest(f.Version, f.Created, prev, parts)
+	m, build, index, err := buildManifest(f.Version, f.Created, prev, parts)
 	if err != nil {
 		return err
 	}
@@ -260,6 +268,17 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 			return err
 		}
 	}
+	// The dedup index: one line per figure of the version (earlier versions' lines first),
+	// read by the next build so that new figures are deduplicated against committed ones.
+	ib0, err := f.dedupIndex(ctx, prev, index)
+	if err != nil {
+		return err
+	}
+	size, sum, err := f.put(ctx, path.Join(f.Version, dedupIndexName), ib0)
+	if err != nil {
+		return err
+	}
+	m.Files = append(m.Files, shards.FileInfo{Format: shards.JSONL, Path: dedupIndexName, Bytes: size, SHA256: sum})
 	// Side files: OpenCLIP sizes.json and the wids index over the figure shards.
 	sizes := wds.Sizes{}
 	var wshards []wds.WidsShard
@@ -325,11 +344,12 @@ func (f *commitFn) writeReport(ctx context.Context, r BuildReport) error {
 
 // buildManifest assembles the manifest of a version from the commit parts and the previous
 // manifest (whose documents, reject counts and carried shards it extends).
-func buildManifest(version, created string, prev *shards.Manifest, parts func(*[]byte) bool) (*shards.Manifest, BuildStats, error) {
+func buildManifest(version, created string, prev *shards.Manifest, parts func(*[]byte) bool) (*shards.Manifest, BuildStats, []dedupItem, error) {
 	ts, err := time.Parse(time.RFC3339, created)
 	if err != nil {
-		return nil, BuildStats{}, fmt.Errorf("created %q: %w", created, err)
+		return nil, BuildStats{}, nil, fmt.Errorf("created %q: %w", created, err)
 	}
+	var index []dedupItem
 	m := &shards.Manifest{
 		ManifestVersion: 1,
 		Version:         version,
@@ -349,12 +369,13 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 	for parts(&raw) {
 		var p commitPart
 		if err := json.Unmarshal(raw, &p); err != nil {
-			return nil, BuildStats{}, fmt.Errorf("commit part: %w", err)
+			return nil, BuildStats{}, nil, fmt.Errorf("commit part: %w", err)
 		}
 		switch {
 		case p.Shard != nil && p.Shard.Kind == "figures":
 			m.Shards = append(m.Shards, shards.ShardInfo{Format: shards.WebDataset, Path: p.Shard.Path, Records: p.Shard.Records, Bytes: p.Shard.Bytes, SHA256: p.Shard.SHA256})
 			build.FiguresWritten += p.Shard.Records
+			index = append(index, p.Shard.Index...)
 		case p.Shard != nil && p.Shard.Kind == "rejects":
 			m.Files = append(m.Files, shards.FileInfo{Format: shards.JSONL, Path: p.Shard.Path, Bytes: p.Shard.Bytes, SHA256: p.Shard.SHA256})
 			for i, k := range p.Shard.CountKeys {
@@ -409,7 +430,66 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 		m.Stats["previous_version"] = prev.Version
 	}
 	build.DocsFound = build.DocsProcessed + build.DocsRejected + build.DocsSkipped + build.DocsDuplicate + build.DocsUnreadable
-	return m, build, nil
+	slices.SortFunc(index, func(a, b dedupItem) int { return cmp.Compare(a.ID, b.ID) })
+	return m, build, index, nil
+}
+
+// dedupIndexName is the dedup index inside a version.
+const dedupIndexName = "index/dedup.jsonl"
+
+// dedupIndex is the previous version's index followed by the new figures' lines.
+func (f *commitFn) dedupIndex(ctx context.Context, prev *shards.Manifest, index []dedupItem) ([]byte, error) {
+	var buf bytes.Buffer
+	if prev != nil && slices.ContainsFunc(prev.Files, func(fi shards.FileInfo) bool { return fi.Path == dedupIndexName }) {
+		old, err := storage.ReadAll(ctx, f.store, path.Join(prev.Version, dedupIndexName))
+		if err != nil {
+			return nil, fmt.Errorf("previous dedup index: %w", err)
+		}
+		buf.Write(old)
+	}
+	enc := json.NewEncoder(&buf)
+	for _, it := range index {
+		if err := enc.Encode(it); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// readIndexFn reads the dedup index of the previous version on a worker, so that committed
+// figures take part in deduplication without riding in the pipeline definition.
+type readIndexFn struct {
+	sink
+	PrevVersion string `json:"prev_version"`
+}
+
+func (f *readIndexFn) Teardown() { f.close() }
+
+func (f *readIndexFn) ProcessElement(ctx context.Context, _ []byte, emit func(dedupItem)) error {
+	if f.PrevVersion == "" {
+		return nil
+	}
+	if err := f.open(ctx); err != nil {
+		return err
+	}
+	b, err := storage.ReadAll(ctx, f.store, path.Join(f.PrevVersion, dedupIndexName))
+	if errors.Is(err, storage.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dedup index of %s: %w", f.PrevVersion, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		var it dedupItem
+		if err := dec.Decode(&it); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("dedup index of %s: %w", f.PrevVersion, err)
+		}
+		it.Committed = true
+		emit(it)
+	}
 }
 
 // BuildStats are the exact counts of one build, computed from the data that reached the commit

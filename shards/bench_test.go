@@ -116,7 +116,7 @@ func BenchmarkWebDatasetS3(b *testing.B) {
 	for b.Loop() {
 		i++
 		start := time.Now()
-		writeCorpus(b, srv.prefix("bench"), fmt.Sprintf("v%d", i), dir, names, WriteOptions{MaxBytes: 16 << 20, Uploads: 4, S3: cfg})
+		writeCorpus(b, srv.prefix("bench"), fmt.Sprintf("v%d", i), dir, names, WriteOptions{S3: cfg})
 		ours += time.Since(start)
 
 		start = time.Now()

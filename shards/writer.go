@@ -263,6 +263,9 @@ func (w *Writer) Commit(ctx context.Context) (*Manifest, error) {
 	defer w.closeStore()
 	for _, s := range w.sinks {
 		if err := s.finish(ctx); err != nil {
+			for _, o := range w.sinks {
+				o.abort()
+			}
 			w.upWG.Wait()
 			return nil, fmt.Errorf("commit %s: %w", w.version, err)
 		}

@@ -421,6 +421,9 @@ type SFTExample struct {
 func (t *Trainer) SFTStep(ex []SFTExample) (float64, error) {
 	rs := make([]*rollout, len(ex))
 	for i, e := range ex {
+		if len(e.Prompt) == 0 || len(e.Completion) == 0 {
+			return 0, fmt.Errorf("sft: example %d has an empty prompt or completion", i)
+		}
 		rs[i] = &rollout{prompt: e.Prompt, comp: e.Completion}
 	}
 	b, targets, first := seqBatch(rs)

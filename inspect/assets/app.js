@@ -225,12 +225,12 @@
     var T = I.totals;
     var tiles = h('div', { class: 'tiles' },
       tile('Documents', fmt(T.documents)),
-      tile('Pages with figures', fmt(T.pages), T.pagesRendered ? fmt(T.pagesRendered) + ' rendered' : 'not rendered'),
+      tile('Pages', fmt(T.pages), 'with figures · ' + (T.pagesRendered ? fmt(T.pagesRendered) + ' rendered' : 'not rendered')),
       tile('Figures', fmt(T.figures), T.withSubfig ? fmt(T.withSubfig) + ' multi-panel · ' + fmt(T.subfigures) + ' panels' : null),
       tile('OCR share', T.figures ? pct(T.ocrShare || 0) : '–', fmt(T.ocr) + ' figures' + (T.ocrConfidence ? ' · mean conf. ' + T.ocrConfidence : '')),
       tile('Flagged', fmt(T.flagged), T.figures ? pct(T.flagged / T.figures) + ' of figures' : null),
       tile('Rejects', fmt(T.rejects), I.reasons.length ? plural(I.reasons.length, 'reason') : null),
-      tile('Dedup removals', fmt(T.dedup)),
+      tile('Dedup removals', fmt(T.dedup), T.dedupStats ? fmt(T.dedupStats) + ' in manifest stats' : null),
       tile('CoT samples', fmt(T.samples), T.samples ? fmt(T.kept) + ' kept' : null));
     el.appendChild(tiles);
     if (T.missingImages) el.appendChild(h('div', { class: 'note warn', text: fmt(T.missingImages) + ' figure(s) have no crop image in the input.' }));
@@ -382,7 +382,25 @@
     ['f-doc', 'f-flag', 'f-per'].forEach(function (id) { $(id).addEventListener('change', function () { update(true); }); });
   }
 
-  function card(f) {
+  // highlight returns text as nodes with the query terms marked; a long text starts shortly
+  // before the first match so that the match is visible in the clamped caption.
+  function highlight(text, terms) {
+    if (!terms.length || !text) return text;
+    var lower = text.toLowerCase(), first = -1;
+    terms.forEach(function (t) { var k = lower.indexOf(t); if (k >= 0 && (first < 0 || k < first)) first = k; });
+    if (first > 90) { var cut = text.lastIndexOf(' ', first - 40); cut = cut > 0 ? cut + 1 : first - 40; text = '…' + text.slice(cut); lower = text.toLowerCase(); }
+    var re = new RegExp(terms.map(function (t) { return t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'); }).join('|'), 'gi');
+    var out = [], last = 0, m;
+    while ((m = re.exec(text)) !== null) {
+      if (m[0] === '') { re.lastIndex++; continue; }
+      out.push(text.slice(last, m.index), h('mark', { text: m[0] }));
+      last = m.index + m[0].length;
+    }
+    out.push(text.slice(last));
+    return out;
+  }
+
+  function card(f, terms) {
     var d = I.docs[f.doc];
     var img = f.img
       ? h('img', { src: f.img, loading: 'lazy', decoding: 'async', alt: f.label || 'figure', width: f.iw || null, height: f.ih || null,
@@ -396,7 +414,7 @@
       h('a', { class: 'thumb', href: '#figure/' + f.i, title: 'Show on its page' }, img),
       h('div', { class: 'card-body' },
         h('div', { class: 'card-head' }, h('a', { class: 'label', href: '#figure/' + f.i, text: f.label || '(no label)' }), badges),
-        h('p', { class: 'caption', text: f.caption || '(no caption)', title: f.caption || '' }),
+        h('p', { class: 'caption', title: f.caption || '' }, f.caption ? highlight(f.caption, terms || []) : '(no caption)'),
         h('div', { class: 'src', title: d && d.uri || '' }, h('span', { class: 'docname', text: docName(d) }), h('span', { text: ' · p. ' + f.page })),
         f.flags && f.flags.length ? h('div', { class: 'chips' }, f.flags.map(function (x) { return h('span', { class: 'chip', text: x }); })) : null));
   }
@@ -429,7 +447,8 @@
         clear(gal);
         if (!fs.length) gal.appendChild(h('div', { class: 'empty', text: N ? 'No figure matches these filters.' : 'This input holds no figures.' }));
         var frag = document.createDocumentFragment();
-        fs.forEach(function (f) { frag.appendChild(card(f)); });
+        var terms = (p.q || '').toLowerCase().split(/\s+/).filter(Boolean);
+        fs.forEach(function (f) { frag.appendChild(card(f, terms)); });
         gal.appendChild(frag);
         pager($('pager'), pg, npages, function (k) { var q = Object.assign({}, p); q.page = k > 1 ? k : ''; return hashOf('figures', q); });
       });

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -17,7 +16,8 @@ import (
 
 // Tuning of the page analysis, as fractions of the page height H (pixels) unless noted.
 const (
-	minWorkDPI     = 150   // images below this resolution are enlarged for analysis
+	lowDPI         = 100   // images below this resolution are enlarged…
+	minWorkDPI     = 150   // …to at least this resolution for analysis
 	clusterGap     = 0.025 // graphic blocks closer than this form one figure
 	captionReach   = 0.12  // a caption starts at most this far from its figure
 	smallBlockH    = 0.06  // text blocks up to this tall (and ≤ 3 lines) can be figure labels
@@ -39,7 +39,7 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 	}
 	err := s.pool.Do(ctx, func(e *ocr.Engine) error {
 		work := img
-		if dpi := img.DPI(); dpi > 0 && dpi < minWorkDPI {
+		if dpi := img.DPI(); dpi > 0 && dpi < lowDPI {
 			f := float64((minWorkDPI+dpi-1)/dpi) // integral factors keep pixels sharp
 			sc, err := img.Scale(f)
 			if err != nil {
@@ -47,58 +47,57 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 			}
 			work, res.scale, res.owned = sc, f, true
 		}
+		// Orientation: text lines that read well mean the page is upright; only when they do
+		// not is Tesseract's orientation detection (slow, and unreliable on small text) asked,
+		// and its turn kept only if the text then reads better.
 		t0 := time.Now()
-		up, o, err := e.Upright(ctx, work, s.opts.MinOrientationConf)
-		res.Orientation = o
-		if err == nil && up != work {
-			// Orientation detection errs on pages with little or small text (it can call an
-			// upright page upside down): keep the turn only if text reads better that way.
-			better, err := readsBetter(ctx, e, up, work)
-			if err != nil {
-				return err
-			}
-			if !better {
-				up.Close()
-				up = work
-				res.Orientation.Rotate = 0
-			}
-		}
-		switch {
-		case err == nil && up != work:
-			if res.owned {
-				work.Close()
-			}
-			work, res.owned, res.Rotated = up, true, o.Rotate
-		case err != nil && !errors.Is(err, ocr.ErrNoOSD) && ctx.Err() == nil:
-			// Too little text to tell: analyse the page as it is.
-			res.Orientation = ocr.Orientation{}
-		case err != nil && ctx.Err() != nil:
-			return ctx.Err()
-		}
-		res.Time.Orientation = time.Since(t0)
-		// Text lines must be level for line regions to hold one line each.
-		t0 = time.Now()
-		straight, angle, err := work.Deskew()
+		view, err := s.level(ctx, e, work, res)
 		if err != nil {
 			return err
 		}
-		if angle != 0 {
+		slog.Debug("scan: line score", "score", view.score, "elapsed", time.Since(t0))
+		if view.score < uprightScore {
+			o, err := e.DetectOrientation(ctx, work)
+			res.Orientation = o
+			if err == nil && o.Rotate != 0 && o.Confidence >= s.opts.MinOrientationConf {
+				turned, err := work.Rotate(o.Rotate / 90)
+				if err != nil {
+					return err
+				}
+				alt, err := s.level(ctx, e, turned, res)
+				if err != nil {
+					turned.Close()
+					return err
+				}
+				if alt.score > view.score {
+					view.close(work)
+					view = alt
+					if res.owned {
+						work.Close()
+					}
+					work, res.owned, res.Rotated = turned, true, o.Rotate
+				} else {
+					alt.close(turned)
+					turned.Close()
+				}
+			} else if err != nil && ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+		if res.Rotated == 0 {
+			res.Orientation.Rotate = 0
+		}
+		res.Time.Orientation = time.Since(t0) - view.deskew - view.layout
+		res.Time.Deskew, res.Time.Layout = view.deskew, view.layout
+		if view.img != work {
 			if res.owned {
 				work.Close()
 			}
-			work, res.owned, res.Skew = straight, true, angle
-		} else {
-			straight.Close()
+			work, res.owned = view.img, true
 		}
+		res.Skew = view.skew
 		res.Upright = work
-		res.Time.Deskew = time.Since(t0)
-		t0 = time.Now()
-		lp, err := e.Layout(ctx, work, ocr.PSMAuto)
-		if err != nil {
-			return err
-		}
-		res.Layout = lp
-		res.Time.Layout = time.Since(t0)
+		res.Layout = view.lp
 		return s.findFigures(ctx, e, res)
 	})
 	if err != nil {
@@ -110,26 +109,57 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 	return res, nil
 }
 
-// readsBetter reports whether the text lines of a read better (higher mean OCR confidence of
-// its longest lines) than those of b.
-func readsBetter(ctx context.Context, e *ocr.Engine, a, b *ocr.Image) (bool, error) {
-	sa, err := lineScore(ctx, e, a)
-	if err != nil {
-		return false, err
+// uprightScore is the mean OCR confidence of a page's longest lines above which the page is
+// taken as upright without orientation detection (upside-down text reads below 50).
+const uprightScore = 65
+
+// view is a levelled page image with its layout and how well its longest lines read.
+type view struct {
+	img            *ocr.Image
+	skew           float64
+	lp             *ocr.Page
+	score          float64
+	deskew, layout time.Duration
+}
+
+// close releases the view's image unless it is base.
+func (v view) close(base *ocr.Image) {
+	if v.img != base {
+		v.img.Close()
 	}
-	sb, err := lineScore(ctx, e, b)
+}
+
+// level deskews img, analyses its layout and scores its longest lines.
+func (s *Scanner) level(ctx context.Context, e *ocr.Engine, img *ocr.Image, res *Result) (view, error) {
+	t0 := time.Now()
+	straight, angle, err := img.Deskew()
 	if err != nil {
-		return false, err
+		return view{}, err
 	}
-	return sa > sb, nil
+	v := view{img: straight, skew: angle}
+	if angle == 0 {
+		straight.Close()
+		v.img = img
+	}
+	v.deskew = time.Since(t0)
+	t0 = time.Now()
+	v.lp, err = e.Layout(ctx, v.img, ocr.PSMAuto)
+	if err != nil {
+		v.close(img)
+		return view{}, err
+	}
+	v.layout = time.Since(t0)
+	v.score, err = lineScore(ctx, e, v.img, v.lp)
+	if err != nil {
+		v.close(img)
+		return view{}, err
+	}
+	res.OCRRegions += 3
+	return v, nil
 }
 
 // lineScore is the mean word confidence of the three longest text lines of the image.
-func lineScore(ctx context.Context, e *ocr.Engine, img *ocr.Image) (float64, error) {
-	lp, err := e.Layout(ctx, img, ocr.PSMAuto)
-	if err != nil {
-		return 0, err
-	}
+func lineScore(ctx context.Context, e *ocr.Engine, img *ocr.Image, lp *ocr.Page) (float64, error) {
 	var lines []image.Rectangle
 	for _, b := range lp.Blocks {
 		if b.Type.IsText() && b.Type != ocr.BlockVerticalText {
@@ -144,6 +174,12 @@ func lineScore(ctx context.Context, e *ocr.Engine, img *ocr.Image) (float64, err
 	}
 	if len(lines) == 0 {
 		return 0, nil
+	}
+	// The start of a line tells as much as the whole line, for a fraction of the work.
+	for i, l := range lines {
+		l = l.Inset(-max(2, l.Dy()/6))
+		l.Max.X = min(l.Max.X, l.Min.X+probeWidthEm*l.Dy())
+		lines[i] = l
 	}
 	ps, err := e.RecognizeRegions(ctx, img, lines, ocr.PSMSingleLine)
 	if err != nil {

@@ -2,6 +2,7 @@ package scan_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,9 @@ import (
 //	go test -tags extlib -run '^$' -bench ScanVsFullOCR -benchtime 1x ./layout/scan/
 func BenchmarkScanVsFullOCR(b *testing.B) {
 	pages := simulatedPages(b)
+	if os.Getenv("SCAN_DEBUG") != "" {
+		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	tess, err := exec.LookPath("tesseract")
 	if err != nil {
 		b.Fatal(err)

@@ -44,7 +44,11 @@ func (m *Model[T]) Step(c *KVCache[T], ids, slot, pos []int32, outRows []int) ([
 		}
 	}
 	cos, sin := make([]T, n*hd), make([]T, n*hd)
-	m.Rope.CosSin(cos, sin, [][]int32{pos}, n)
+	rows := [][]int32{pos}
+	if dr, ok := m.Rope.(DecodeRotary); ok {
+		rows = dr.DecodePositions(slot, pos)
+	}
+	m.Rope.CosSin(cos, sin, rows, n)
 	x := make([]T, n*H)
 	m.B.Embedding(x, m.P.Embed, ids, H)
 	nb, rstd := make([]T, n*H), make([]T, n)

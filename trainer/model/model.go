@@ -12,6 +12,13 @@ type Rotary[T Float] interface {
 	CosSin(cos, sin []T, pos [][]int32, n int)
 }
 
+// DecodeRotary is implemented by encoders whose position ids during KV-cache decoding are
+// not simply the cache position (M-RoPE: three rows, position + rope_delta of the sequence in
+// slot). Step uses it when the model's Rotary implements it.
+type DecodeRotary interface {
+	DecodePositions(slot, pos []int32) [][]int32
+}
+
 // TextRoPE is 1-D RoPE: inv_freq_k = θ^(−2k/d), angles = pos · inv_freq, doubled to d.
 type TextRoPE[T Float] struct {
 	Theta   float64

