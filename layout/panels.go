@@ -43,6 +43,13 @@ func splitPanels(pm *pageModel, p proposal, capText string, region extract.Rect)
 				boxes = append(boxes, b)
 			}
 		}
+		if len(boxes) != want {
+			if cols := groupAlong(boxes, true, want); len(cols) == want {
+				boxes = cols
+			} else if rows := groupAlong(boxes, false, want); len(rows) == want {
+				boxes = rows
+			}
+		}
 		if len(boxes) == want {
 			boxes = readingOrder(boxes)
 			labels := parts.LabelSet()
@@ -139,6 +146,60 @@ func panelsFromSubcaptions(pm *pageModel, p proposal, region extract.Rect) ([]pa
 		texts[s.label] = strings.TrimSpace(strings.TrimPrefix(l.text, "("+s.label+")"))
 	}
 	return out, texts
+}
+
+// groupAlong splits boxes into want groups along the x axis (columns) or the y axis (rows):
+// boxes whose projections overlap stay together, and the remaining groups are cut at the
+// want−1 widest gaps. It returns one union box per group, in order, or nil when there are
+// fewer than want separable groups.
+func groupAlong(boxes []extract.Rect, columns bool, want int) []extract.Rect {
+	lo := func(r extract.Rect) float64 {
+		if columns {
+			return r.X0
+		}
+		return r.Y0
+	}
+	hi := func(r extract.Rect) float64 {
+		if columns {
+			return r.X1
+		}
+		return r.Y1
+	}
+	bs := append([]extract.Rect(nil), boxes...)
+	sort.Slice(bs, func(i, j int) bool { return lo(bs[i]) < lo(bs[j]) })
+	var groups []extract.Rect
+	for _, b := range bs {
+		if n := len(groups); n > 0 && lo(b) < hi(groups[n-1]) {
+			groups[n-1] = groups[n-1].Union(b)
+			continue
+		}
+		groups = append(groups, b)
+	}
+	if len(groups) < want {
+		return nil
+	}
+	type gap struct {
+		i int
+		w float64
+	}
+	var gaps []gap
+	for i := 1; i < len(groups); i++ {
+		gaps = append(gaps, gap{i, lo(groups[i]) - hi(groups[i-1])})
+	}
+	sort.SliceStable(gaps, func(a, b int) bool { return gaps[a].w > gaps[b].w })
+	cut := map[int]bool{}
+	for _, g := range gaps[:want-1] {
+		cut[g.i] = true
+	}
+	var out []extract.Rect
+	for i, g := range groups {
+		if i == 0 || cut[i] {
+			out = append(out, g)
+			continue
+		}
+		out[len(out)-1] = out[len(out)-1].Union(g)
+	}
+	return out
 }
 
 func isPositional(labels []string) bool {

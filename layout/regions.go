@@ -255,6 +255,9 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
 					if hOverlap(l.box, b.box) <= 0 && vOverlap(l.box, b.box) <= 0 {
 						continue // diagonal to the blob: not its label
 					}
+					if captionBetween(pm, isCaption, l.box, b.box) {
+						continue
+					}
 					if b.box.Width() < 3 && b.nGraph == 1 {
 						continue // a lone rule: text next to it is not figure text
 					}
@@ -344,6 +347,21 @@ func markSmallText(pm *pageModel, st docStats) {
 // isVertical reports a line set vertically (rotated axis titles).
 func isVertical(l tline) bool {
 	return len([]rune(l.text)) > 1 && l.box.Height() > 1.5*l.box.Width()
+}
+
+// captionBetween reports whether a caption line lies between a text line and a blob, above or
+// below: text on the far side of a caption is not that blob's label.
+func captionBetween(pm *pageModel, isCaption map[int]bool, l, b extract.Rect) bool {
+	for ci := range isCaption {
+		c := pm.lines[ci].box
+		if hOverlap(c, l) <= 0 {
+			continue
+		}
+		if c.Y0 >= b.Y1-1 && c.Y1 <= l.Y0+1 || c.Y1 <= b.Y0+1 && c.Y0 >= l.Y1-1 {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeBlob(a, b blob) blob {

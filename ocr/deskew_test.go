@@ -1,8 +1,10 @@
 package ocr
 
 import (
+	"bytes"
 	"context"
 	"image"
+	"image/png"
 	"math"
 	"testing"
 )
@@ -42,5 +44,53 @@ func TestDeskew(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestRotateAngleDirection pins the sense of RotateAngle: positive is clockwise on screen
+// (y downwards), so a mark right of the centre moves down.
+func TestRotateAngleDirection(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 200, 200))
+	for i := range g.Pix {
+		g.Pix[i] = 255
+	}
+	for y := 98; y < 102; y++ {
+		for x := 176; x < 184; x++ {
+			g.Pix[y*200+x] = 0
+		}
+	}
+	img, err := FromImage(g, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	r, err := img.RotateAngle(20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	data, err := r.Encode(PNG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sy, n float64
+	for y := 0; y < 200; y++ {
+		for x := 0; x < 200; x++ {
+			if c, _, _, _ := out.At(x, y).RGBA(); c < 0x8000 {
+				sy += float64(y)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("mark lost")
+	}
+	// 80 px right of the centre turned 20° clockwise: about 80·sin 20° ≈ 27 px lower.
+	if cy := sy / n; cy < 120 || cy > 134 {
+		t.Errorf("mark centre at y %.1f after turning +20°, want ≈ 127 (clockwise)", cy)
 	}
 }

@@ -22,7 +22,7 @@ type Config struct {
 	Inputs []string `yaml:"inputs"`
 	// Output is the dataset location: a directory or s3://bucket/prefix.
 	Output string `yaml:"output"`
-	// Format is the figure shard format: webdataset | jsonl.
+	// Format is the figure shard format; webdataset is the only one the build writes.
 	Format string `yaml:"format"`
 
 	// Runner selects the Beam runner: "" or prism (in-process), universal, flink, dataflow.
@@ -70,7 +70,7 @@ type Config struct {
 var Usage = map[string]string{
 	"inputs":                  "PDF files, directories (recursive), globs or s3://bucket/prefix locations (also as arguments)",
 	"output":                  "dataset location: a directory or s3://bucket/prefix",
-	"format":                  "figure shard format: webdataset | jsonl",
+	"format":                  "figure shard format (webdataset)",
 	"runner":                  "Beam runner: prism (in-process, default), universal, flink, dataflow",
 	"endpoint":                "job server HOST:PORT for universal/flink (e.g. localhost:8099)",
 	"environment_type":        "worker environment for portable runners: LOOPBACK, EXTERNAL, PROCESS, DOCKER",
@@ -141,10 +141,8 @@ func (c Config) Validate() error {
 	if c.Output == "" {
 		return fmt.Errorf("no output location")
 	}
-	switch c.Format {
-	case "webdataset", "jsonl":
-	default:
-		return fmt.Errorf("format %q: want webdataset or jsonl", c.Format)
+	if c.Format != "webdataset" {
+		return fmt.Errorf("format %q: the build writes webdataset shards", c.Format)
 	}
 	switch strings.ToLower(c.Runner) {
 	case "", "prism", "universal", "portable", "flink", "dataflow", "spark":

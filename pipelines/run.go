@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,9 +65,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg.Inputs = slices.Clone(cfg.Inputs)
 	for i, in := range cfg.Inputs {
 		if strings.HasPrefix(in, "s3://") || strings.ContainsAny(in, "*?[") {
 			continue
+		}
+		if _, err := os.Stat(in); err != nil {
+			return nil, fmt.Errorf("input: %w", err)
 		}
 		abs, err := absPath(in)
 		if err != nil {
@@ -91,6 +96,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	if p.prevVersion, err = readLatest(ctx, st); err != nil {
 		return nil, err
 	}
+	latestBefore := p.prevVersion
 	if p.prevVersion != "" {
 		m, err := readManifest(ctx, st, p.prevVersion)
 		if err != nil {
@@ -98,6 +104,10 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		}
 		if cfg.Incremental {
 			p.done = m.Documents
+		} else {
+			// A full rebuild: the new version starts empty (nothing carried, nothing skipped).
+			slog.Info("full rebuild: the new version will not carry the previous one", "previous", p.prevVersion)
+			p.prevVersion = ""
 		}
 	}
 	if p.version, err = newVersion(ctx, st, time.Now().UTC()); err != nil {
@@ -192,8 +202,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		if sum.Manifest, err = readManifest(ctx, st, latest); err != nil {
 			return sum, err
 		}
-	} else if latest != p.prevVersion {
-		return sum, fmt.Errorf("after the build LATEST is %q, neither the new version %s nor the previous %q", latest, p.version, p.prevVersion)
+	} else if latest != latestBefore {
+		return sum, fmt.Errorf("after the build LATEST is %q, neither the new version %s nor the previous %q", latest, p.version, latestBefore)
 	}
 	return sum, nil
 }

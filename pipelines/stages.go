@@ -392,6 +392,9 @@ func (f *joinFn) ProcessElement(ctx context.Context, id string, figs func(*figIt
 		}
 		first = false
 		if !have {
+			// Cannot happen while every filtered figure reaches dedup; never drop silently.
+			mRejects.Inc(ctx, 1)
+			reject(shards.Reject{Stage: "dedup", Kind: "figure", ID: id, Reason: "no_dedup_decision", Detail: "the figure reached no dedup decision"})
 			continue
 		}
 		if !d.Keep {

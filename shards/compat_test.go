@@ -51,10 +51,11 @@ func TestWebDatasetPythonTarfile(t *testing.T) {
 	figs := realFigures(t, 10)
 	samples := samplesFrom(figs)
 	for _, c := range []struct {
-		name string
-		gzip bool
-		smp  bool
-	}{{"figures", false, false}, {"samples-gz", true, true}} {
+		name    string
+		gzip    bool
+		smp     bool
+		uniform bool
+	}{{"figures", false, false, false}, {"samples-gz", true, true, false}, {"figures-uniform-jpg", false, false, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			var fs []*Figure
@@ -64,7 +65,11 @@ func TestWebDatasetPythonTarfile(t *testing.T) {
 			} else {
 				fs = figs
 			}
-			writeVersion(t, dir, WriteOptions{Version: "v1", Gzip: c.gzip, MaxRecords: 4}, fs, ss)
+			opts := WriteOptions{Version: "v1", Gzip: c.gzip, MaxRecords: 4}
+			if c.uniform {
+				opts.ImageExt = "jpg"
+			}
+			writeVersion(t, dir, opts, fs, ss)
 			var got struct {
 				Shards []struct {
 					URL     string
@@ -105,6 +110,12 @@ func TestWebDatasetPythonTarfile(t *testing.T) {
 				}
 				f := fs[i]
 				ext := imageExt(f.ImageBytes, f.Image.Format)
+				if c.uniform {
+					ext = "jpg"
+					if strings.Join(g.Exts, ",") != strings.Join(got.Samples[0].Exts, ",") {
+						t.Fatalf("sample %d: key set %v differs from the first sample's %v", i, g.Exts, got.Samples[0].Exts)
+					}
+				}
 				want := []string{"json", ext, "txt"}
 				if ext < "json" {
 					want = []string{ext, "json", "txt"}

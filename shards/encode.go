@@ -45,7 +45,7 @@ func (s *sink) addFigure(ctx context.Context, f *Figure) error {
 	case WebDataset:
 		m := map[string][]byte{"json": rec, "txt": []byte(f.Caption)}
 		if len(f.ImageBytes) > 0 {
-			m[ext] = f.ImageBytes
+			m[s.w.wdsExt(ext)] = f.ImageBytes
 		}
 		approx = wds.MemberSize(len(rec)) + wds.MemberSize(len(f.Caption)) + wds.MemberSize(len(f.ImageBytes))
 		return s.add(ctx, nil, &wds.Sample{Key: f.ID, Members: m}, nil, nil, approx)
@@ -62,6 +62,14 @@ func (s *sink) addFigure(ctx context.Context, f *Figure) error {
 	default:
 		return s.add(ctx, nil, nil, nil, rec, int64(len(rec)+1))
 	}
+}
+
+// wdsExt is the WebDataset member extension for an image of extension ext.
+func (w *Writer) wdsExt(ext string) string {
+	if w.opts.ImageExt != "" {
+		return w.opts.ImageExt
+	}
+	return ext
 }
 
 // sampleImagePath names image i of a sample (its Path if set).
@@ -126,7 +134,7 @@ func (s *sink) addSample(ctx context.Context, smp *Sample) error {
 		m := map[string][]byte{"json": rec}
 		approx = wds.MemberSize(len(rec))
 		for i, im := range smp.Images {
-			ext := imageExt(im.Bytes, im.Format)
+			ext := s.w.wdsExt(imageExt(im.Bytes, im.Format))
 			if len(smp.Images) > 1 {
 				ext = strconv.Itoa(i) + "." + ext
 			}

@@ -48,6 +48,7 @@ func TestRoundTrip(t *testing.T) {
 		{"figures", WriteOptions{Formats: all, MaxRecords: 5}, false},
 		{"samples", WriteOptions{Formats: all, MaxRecords: 5}, true},
 		{"figures-compressed", WriteOptions{Formats: []Format{WebDataset, JSONL}, Gzip: true, JSONLZstd: true, MaxBytes: 300 << 10}, false},
+		{"samples-uniform-jpg", WriteOptions{Formats: []Format{WebDataset}, ImageExt: "jpg", MaxRecords: 3}, true},
 		{"samples-mds-raw-small-limit", WriteOptions{Formats: []Format{MDS}, MDSCompression: "none", MDSSizeLimit: 1 << 20}, true},
 		{"empty", WriteOptions{Formats: all}, false},
 	}

@@ -42,6 +42,11 @@ type WriteOptions struct {
 	// Gzip writes WebDataset shards as .tar.gz (plain .tar by default: images are already
 	// compressed, and random access needs uncompressed tar).
 	Gzip bool
+	// ImageExt, when set (e.g. "jpg"), names every WebDataset image member with this extension
+	// whatever its format (the bytes are unchanged; image decoders sniff the format). Samples
+	// then share one key set, which Hugging Face `datasets` requires, and NeMo Curator (which
+	// reads only .jpg members) sees every image. Default: each image's own extension.
+	ImageExt string
 	// JSONLZstd compresses JSONL shards (.jsonl.zst).
 	JSONLZstd bool
 	// MDSCompression is "zstd[:level]" (default "zstd:3") or "none".
@@ -133,6 +138,9 @@ func CreateIn(ctx context.Context, store storage.Store, opts WriteOptions) (*Wri
 	}
 	if opts.Uploads <= 0 {
 		opts.Uploads = 2
+	}
+	if opts.ImageExt != "" && !isImageExt(opts.ImageExt) {
+		return nil, fmt.Errorf("ImageExt %q is not an image extension", opts.ImageExt)
 	}
 	if _, err := store.Stat(ctx, storage.Join(opts.Version, ManifestName)); err == nil {
 		return nil, fmt.Errorf("%s@%s: %w", store, opts.Version, ErrVersionExists)

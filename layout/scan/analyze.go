@@ -40,7 +40,7 @@ func (s *Scanner) Analyze(ctx context.Context, img *ocr.Image) (*Result, error) 
 	err := s.pool.Do(ctx, func(e *ocr.Engine) error {
 		work := img
 		if dpi := img.DPI(); dpi > 0 && dpi < lowDPI {
-			f := float64((minWorkDPI+dpi-1)/dpi) // integral factors keep pixels sharp
+			f := float64((minWorkDPI + dpi - 1) / dpi) // integral factors keep pixels sharp
 			sc, err := img.Scale(f)
 			if err != nil {
 				return err

@@ -89,7 +89,7 @@ func TestPubLayNet(t *testing.T) {
 	ctx := context.Background()
 
 	type row struct {
-		line                  string
+		line                        string
 		gt, all, allOK, capd, capOK int
 	}
 	rows := make([]row, len(c.Images))

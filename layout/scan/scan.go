@@ -267,10 +267,10 @@ type Result struct {
 	// OCRRegions counts the regions read by OCR, OCRPixels their area.
 	OCRRegions, OCRPixels int
 	// Time spent in each stage.
-	Time Timings
-	w, h                  int     // size of the input image
-	scale                 float64 // the input was enlarged by this factor for analysis
-	owned                 bool
+	Time  Timings
+	w, h  int     // size of the input image
+	scale float64 // the input was enlarged by this factor for analysis
+	owned bool
 }
 
 // Close releases the upright image when it is a turned copy of the input.
