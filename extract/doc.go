@@ -109,7 +109,7 @@ var disableConfigOnce sync.Once
 func Open(path string, opts ...Option) (*Document, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err // *fs.PathError names the file
 	}
 	d, err := OpenBytes(data, opts...)
 	if err != nil {

@@ -62,8 +62,9 @@ func TestBuildChunks(t *testing.T) {
 		}
 		got = append(got, chunk...)
 	}
-	var text []string
-	readScript(t, filepath.Join(out, "data", "text-0000.js"), &text)
+	var joined string
+	readScript(t, filepath.Join(out, "data", "text-0000.js"), &joined)
+	text := strings.Split(joined, "\n")
 	if len(text) != len(all) {
 		t.Fatalf("search text for %d figures, want %d", len(text), len(all))
 	}

@@ -175,7 +175,9 @@ func (b *builder) flushTexts() error {
 	if len(b.texts) == 0 {
 		return nil
 	}
-	if err := b.writeData("text", (b.nfig-1)/b.textChunk(), b.texts); err != nil {
+	// One string, a line per figure (search text has no line breaks): browsers parse one
+	// long string literal much faster than an array of thousands of short ones.
+	if err := b.writeData("text", (b.nfig-1)/b.textChunk(), strings.Join(b.texts, "\n")); err != nil {
 		return err
 	}
 	b.texts = b.texts[:0]

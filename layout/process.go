@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/png"
 	"math"
 	"sort"
@@ -219,7 +220,6 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 				Quality:    shards.Quality{Flags: pf.flags},
 			}
 			found = append(found, pending{Figure{Figure: rec}, i, pf.score, groupKey{pf.kind, rec.Label}})
-			_ = pf
 		}
 		// Keep image bytes only on pages with figures; the rest is not needed any more.
 		if len(figs) == 0 {
@@ -234,6 +234,10 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			best[f.key] = i
 		}
 	}
+	var cache struct {
+		page int
+		img  image.Image
+	}
 	for i, f := range found {
 		if best[f.key] != i {
 			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: f.fig.Page, ID: f.fig.ID, Reason: "duplicate_label", Detail: f.fig.Label})
@@ -245,19 +249,24 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		fig := f.fig
 		fig.Mentions = mentions[fig.Label]
 		if opts.Render {
-			if err := renderFigure(ctx, doc, pages[f.page], &fig, opts.DPI); err != nil {
+			if cache.page != fig.Page {
+				img, err := doc.Render(ctx, fig.Page, float64(opts.DPI), extract.Rect{})
+				if err != nil {
+					rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "page", URI: opts.URI, DocSHA: sha, Page: fig.Page, Reason: "render_failed", Detail: err.Error()})
+					continue
+				}
+				cache.page, cache.img = fig.Page, img
+			}
+			if err := renderFigure(cache.img, pages[f.page], &fig, opts.DPI); err != nil {
 				rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: fig.Page, ID: fig.ID, Reason: "render_failed", Detail: err.Error()})
 				continue
 			}
 		}
 		out = append(out, fig)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Page != out[j].Page {
-			return out[i].Page < out[j].Page
-		}
-		return out[i].ID < out[j].ID && false
-	})
+	// Scanned-page figures were added while reading; keep everything in page order (a stable
+	// sort keeps the caption order within a page).
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Page < out[j].Page })
 	return out, rejects, nil
 }
 
@@ -394,22 +403,29 @@ func truncate(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// renderFigure renders the figure region to PNG bytes, computes its perceptual hash and keeps
-// the native bytes of a single embedded image.
-func renderFigure(ctx context.Context, doc *extract.Document, p *extract.Page, fig *Figure, dpi int) error {
+// pngEncoder favours speed: crops are large and written once.
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
+
+// renderFigure crops the figure region from the rendered page to PNG bytes, computes its
+// perceptual hash and keeps the native bytes of a single embedded image.
+func renderFigure(pageImg image.Image, p *extract.Page, fig *Figure, dpi int) error {
 	region := extract.Rect{X0: fig.BBox[0], Y0: fig.BBox[1], X1: fig.BBox[2], Y1: fig.BBox[3]}
-	img, err := doc.Render(ctx, fig.Page, float64(dpi), region)
-	if err != nil {
-		return fmt.Errorf("page %d: render: %w", fig.Page, err)
+	s := float64(dpi) / 72
+	pb := pageImg.Bounds()
+	r := image.Rect(int(region.X0*s), int(region.Y0*s), int(math.Ceil(region.X1*s)), int(math.Ceil(region.Y1*s))).
+		Add(pb.Min).Intersect(pb)
+	if r.Empty() {
+		return fmt.Errorf("page %d: region %v outside the page", fig.Page, region)
 	}
+	img := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	draw.Draw(img, img.Bounds(), pageImg, r.Min, draw.Src)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := pngEncoder.Encode(&buf, img); err != nil {
 		return fmt.Errorf("page %d: encode png: %w", fig.Page, err)
 	}
-	b := img.Bounds()
 	sum := sha256.Sum256(buf.Bytes())
 	fig.ImageBytes = buf.Bytes()
-	fig.Image = shards.ImageInfo{Format: "png", Width: b.Dx(), Height: b.Dy(), Source: "rendered", DPI: dpi, SHA256: hex.EncodeToString(sum[:])}
+	fig.Image = shards.ImageInfo{Format: "png", Width: r.Dx(), Height: r.Dy(), Source: "rendered", DPI: dpi, SHA256: hex.EncodeToString(sum[:])}
 	fig.PHash = PHash(img)
 	if blank(img) {
 		fig.Quality.Flags = append(fig.Quality.Flags, "blank")

@@ -37,8 +37,8 @@ var subcaptionRE = regexp.MustCompile(`^\(([A-Za-z])\)\s+\S`)
 type blob struct {
 	box      extract.Rect
 	gbox     extract.Rect // the painted graphics and images only
-	graphics float64 // area of painted graphics and images inside
-	images   []int   // indexes of page images inside
+	graphics float64      // area of painted graphics and images inside
+	images   []int        // indexes of page images inside
 	nGraph   int
 	text     []int // indexes of absorbed lines
 }

@@ -42,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			}, ""},
 		{"empty file", "", func(c Config) bool { return c.Output == "./corpus" }, ""},
 		{"unknown key", "min_widht: 3\n", nil, "min_widht"},
-		{"bad type", "min_width: wide\n", nil, "min_width"},
+		{"bad type", "min_width: wide\n", nil, "line 1"},
 	}
 	for _, c := range cases {
 		p := filepath.Join(dir, c.name+".yaml")

@@ -459,3 +459,26 @@ func fromMDS(kind Kind, cfg *mds.Config, sample []byte) (*Record, error) {
 	}
 	return rec, attachImages(rec, imgs)
 }
+
+// CommittedDocuments returns the sha256 of every source document that the committed versions
+// under prefix cover (with a record or a reject), so an incremental build can skip them.
+// Uncommitted versions are ignored; an unreadable manifest is an error.
+func CommittedDocuments(ctx context.Context, prefix string, opts ReadOptions) (map[string]bool, error) {
+	vs, err := Versions(ctx, prefix, opts)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, v := range vs {
+		if v.Err != nil {
+			return nil, fmt.Errorf("%s@%s: %w", prefix, v.Version, v.Err)
+		}
+		if v.Manifest == nil {
+			continue
+		}
+		for _, d := range v.Manifest.Documents {
+			done[d] = true
+		}
+	}
+	return done, nil
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/eosinlab/eosin/shards/mds"
 	"github.com/eosinlab/eosin/shards/wds"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -118,13 +119,18 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 	ctx := context.Background()
 	figs := realFigures(t, 40)
 	prefix := srv.prefix("sft")
+	// Capture the log: retries are logged, secrets must never be.
+	var logBuf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(prev)
 	pool := x509.NewCertPool()
 	pem, _ := os.ReadFile(srv.certFile)
 	pool.AppendCertsFromPEM(pem)
 	kt := &killingTransport{srv: srv, base: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	faulty := srv.config()
 	faulty.Transport = kt
-	opts := WriteOptions{Version: "v7", Formats: []Format{WebDataset, MDS}, MaxRecords: 20, Uploads: 1, S3: faulty}
+	opts := WriteOptions{Version: "v7", Formats: []Format{WebDataset, MDS}, MaxRecords: 40, Uploads: 1, S3: faulty}
 	w, err := Create(ctx, prefix, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +156,12 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 		t.Fatalf("unclear failure: %v", err)
 	}
 	t.Logf("failure reported: %v", err)
+	if strings.Contains(logBuf.String()+msgOf(werr)+msgOf(cerr), srv.secretKey) {
+		t.Fatal("the secret key appears in a log line or an error")
+	}
+	if !strings.Contains(logBuf.String(), "retrying") {
+		t.Fatalf("no retry logged:\n%s", logBuf.String())
+	}
 
 	srv.start()
 	st, err := storage.OpenS3(ctx, "test", "sft", srv.config())
@@ -236,4 +248,11 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 	if rep.Records[WebDataset] != len(figs) || rep.Records[MDS] != len(figs) || m.Totals.Records != len(figs) {
 		t.Fatalf("after rerun: %+v", rep)
 	}
+}
+
+func msgOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

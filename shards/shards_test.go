@@ -177,6 +177,21 @@ func TestCommitProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	ds.Close()
+	// Incremental builds: the documents of committed versions (records and rejects).
+	done, err := CommittedDocuments(ctx, dir, ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string]bool{strings.Repeat("a", 64): true}
+	for _, f := range figs {
+		docs[f.Doc.SHA256] = true
+		if !done[f.Doc.SHA256] {
+			t.Fatalf("document %s of a committed figure not reported done", f.Doc.SHA256)
+		}
+	}
+	if !done[strings.Repeat("a", 64)] || len(done) != len(docs) {
+		t.Fatalf("done documents: %v", done)
+	}
 	// Mixed kinds, duplicate ids and bad ids are refused.
 	w, err = Create(ctx, dir, WriteOptions{Version: "v3"})
 	if err != nil {

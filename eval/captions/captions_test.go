@@ -31,7 +31,7 @@ plot(z)
 print(xtable(d, caption = "Model variants"))
 @
 \begin{table}\caption{Counts per gene}\end{table}
-\insfig{box1}{0.8}{States and transitions in the ``Lexis'' model~\cite{x}}
+\insfig{box1}{0.8}{States and transitions in the ` + "``" + `Lexis'' model~\cite{x}}
 \end{document}
 `
 	got := Parse(src, false)

@@ -25,7 +25,7 @@ type DocScore struct {
 	Spurious    []Pred  // predictions without a match
 	// BadCrops describes the matched figures whose crop is blank, missing or on another page.
 	BadCrops []string
-	Pairs       []Pair
+	Pairs    []Pair
 }
 
 // Recall is Matched/Truths (1 when there is nothing to find).

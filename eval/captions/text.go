@@ -19,7 +19,7 @@ var (
 
 // StripLaTeX turns LaTeX caption source into plain text: references, labels, citations and
 // \Sexpr{} are dropped (they print numbers the source does not know), formatting commands are
-// unwrapped, `` '' quotes, ~ and "\ " become plain characters, math delimiters go.
+// unwrapped, “ ” quotes, ~ and "\ " become plain characters, math delimiters go.
 func StripLaTeX(s string) string {
 	for {
 		t := dropArgRE.ReplaceAllString(s, " ")

@@ -326,7 +326,14 @@
   }
   // textChunks loads the search text of every figure.
   function textChunks(progress) {
-    return loadMany('text', range(Math.ceil(N / I.textChunk)), progress);
+    return loadMany('text', range(Math.ceil(N / I.textChunk)), progress).then(function (cs) {
+      return cs.map(function (c, k) {
+        if (typeof c !== 'string') return c;
+        var lines = c.split('\n');
+        store['text:' + k] = lines; // split once
+        return lines;
+      });
+    });
   }
   // matchFigures returns the indexes matching the filters, in order.
   function matchFigures(p, progress) {
