@@ -127,3 +127,41 @@ func TestRender(t *testing.T) {
 		t.Errorf("page 2: %v", err)
 	}
 }
+
+// TestConcurrentUse reads and renders pages of one real document from several goroutines.
+func TestConcurrentUse(t *testing.T) {
+	var doc corpusDoc
+	for _, c := range corpus(t) {
+		if c.short() == "r-bioc-deseq/DESeq.pdf" {
+			doc = c
+		}
+	}
+	if doc.path == "" {
+		missing(t, "DESeq.pdf not in the corpus")
+	}
+	d := openCorpus(t, doc)
+	defer d.Close()
+	want, err := d.Page(context.Background(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		go func() {
+			p, err := d.Page(context.Background(), 3)
+			if err == nil && len(p.Words) != len(want.Words) {
+				err = fmt.Errorf("%d words, want %d", len(p.Words), len(want.Words))
+			}
+			errs <- err
+		}()
+		go func() {
+			_, err := d.Render(context.Background(), 1+g, 36, Rect{})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -147,3 +147,24 @@ BT /F1 6 Tf 155 662 Td (2) Tj ET`}), 1)
 		}
 	}
 }
+
+func TestRotatedLines(t *testing.T) {
+	var b pdfBuilder
+	// A y-axis label written bottom to top, as plotting programs do, beside upright text.
+	p := mustPage(t, b.document(testPage{resources: helvetica, content: `BT /F1 10 Tf 0 1 -1 0 50 300 Tm (Survival) Tj ( probability) Tj ET
+BT /F1 10 Tf 100 300 Td (upright words) Tj ET`}), 1)
+	var got []string
+	for _, l := range p.Lines {
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, "|") != "Survival probability|upright words" {
+		t.Fatalf("lines %q", got)
+	}
+	if d := p.Words[0].Direction(); d != 3 {
+		t.Errorf("direction %d, want 3 (bottom to top)", d)
+	}
+	l := p.Lines[0].BBox
+	if l.Height() < 5*l.Width() || !near(l.Y1, 792-300, 0.01) {
+		t.Errorf("rotated line box %v", l)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/eosinlab/eosin/extract"
 	"github.com/eosinlab/eosin/layout/caption"
@@ -265,8 +266,50 @@ func makeLine(ws []extract.Word) tline {
 	l.size = argmaxF(sizeChars)
 	l.font = argmaxS(fontChars)
 	l.bold = len(ws) > 0 && ws[0].Bold
-	l.mono = isMono(l.font)
+	l.mono = isMono(l.font) || (anonymousFont(l.font) && evenPitch(ws)) || consolePrompt(ws)
 	return l
+}
+
+// consolePrompt reports a line of R console input ("> x <- 1", "R> plot(x)", "+ lwd = 2"):
+// program text, set like code whatever its font.
+func consolePrompt(ws []extract.Word) bool {
+	if len(ws) < 2 || ws[0].Size < 6 {
+		return false // tiny "+ x" is a plot label
+	}
+	switch ws[0].Text {
+	case ">", "R>", "+":
+		return true
+	}
+	return false
+}
+
+// anonymousFont reports a font whose name says nothing about its face (Type 3 fonts).
+func anonymousFont(font string) bool {
+	f := strings.ToLower(font)
+	return f == "" || strings.HasPrefix(f, "type3") || strings.HasPrefix(f, "t3")
+}
+
+// evenPitch reports a line set in a fixed-pitch face whatever the font is called (Type 3 fonts
+// have no useful name): at least four words of three or more characters, letters among them,
+// whose widths per character agree within 4 %.
+func evenPitch(ws []extract.Word) bool {
+	var lo, hi float64
+	n := 0
+	for _, w := range ws {
+		k := len([]rune(w.Text))
+		if k < 3 || !strings.ContainsFunc(w.Text, unicode.IsLetter) {
+			continue // digits are tabular in proportional faces too (axis labels)
+		}
+		pitch := w.BBox.Width() / float64(k)
+		if n == 0 || pitch < lo {
+			lo = pitch
+		}
+		if n == 0 || pitch > hi {
+			hi = pitch
+		}
+		n++
+	}
+	return n >= 4 && lo > 0 && hi <= lo*1.04
 }
 
 func isMono(font string) bool {

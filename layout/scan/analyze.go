@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/eosinlab/eosin/layout/caption"
 	"github.com/eosinlab/eosin/ocr"
@@ -552,13 +553,13 @@ func (s *Scanner) readCaption(ctx context.Context, e *ocr.Engine, res *Result, p
 	res.OCRPixels += area(region)
 	pg := pages[0]
 	text := joinLines(pg)
+	// The caption text is kept without its label, as on born-digital pages. When the block
+	// read as a whole does not open with the label, the probe's label stands.
 	m, ok := matchCaption(text)
 	if ok {
-		text = fixLabelWord(text)
+		text = m.Rest
 	} else {
-		// The block read as a whole can differ from the probe; trust the probe's label.
 		m = p.m
-		text = strings.TrimSpace(p.m.Label + " " + text)
 	}
 	return &Figure{
 		Kind:       m.Kind,
@@ -590,14 +591,19 @@ func fixLabelWord(line string) string {
 
 // matchCaption applies the shared caption rules to an OCR line, allowing one OCR slip in the
 // label word.
+// Without a separator after the number, a line going on in lower case is a body-text
+// mention ("Fig. 1 shows …"), not a caption.
 func matchCaption(line string) (caption.Match, bool) {
-	if m, ok := caption.MatchLine(line); ok {
-		return m, true
+	m, ok := caption.MatchLine(line)
+	if !ok {
+		if fixed := fixLabelWord(line); fixed != strings.TrimSpace(line) {
+			m, ok = caption.MatchLine(fixed)
+		}
 	}
-	if fixed := fixLabelWord(line); fixed != strings.TrimSpace(line) {
-		return caption.MatchLine(fixed)
+	if ok && m.Sep == "" && m.Rest != "" && unicode.IsLower([]rune(m.Rest)[0]) {
+		return caption.Match{}, false
 	}
-	return caption.Match{}, false
+	return m, ok
 }
 
 func editDistance(a, b string) int {

@@ -2,7 +2,6 @@ package scan_test
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,9 +21,6 @@ import (
 //	go test -tags extlib -run '^$' -bench ScanVsFullOCR -benchtime 1x ./layout/scan/
 func BenchmarkScanVsFullOCR(b *testing.B) {
 	pages := simulatedPages(b)
-	if os.Getenv("SCAN_DEBUG") != "" {
-		slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	}
 	tess, err := exec.LookPath("tesseract")
 	if err != nil {
 		b.Fatal(err)

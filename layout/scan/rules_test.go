@@ -20,6 +20,8 @@ func TestMatchCaption(t *testing.T) {
 		{"Tablc 2: Counts", "Table 2", true},
 		{"Big 3 cats were seen", "", false}, // "Big" is two edits from "Fig."
 		{"the figure 3 shows", "", false},
+		{"Fig. 1 shows the biodetection plot", "", false},
+		{"Fig. 1 Horizontal view", "Figure 1", true},
 		{"", "", false},
 	}
 	for _, tt := range tests {

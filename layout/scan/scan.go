@@ -167,7 +167,7 @@ func (s *Scanner) Figures(ctx context.Context, doc *extract.Document, n int) ([]
 		if res.Rotated != 0 {
 			rec.Quality.Flags = append(rec.Quality.Flags, "page_rotated_"+strconv.Itoa(res.Rotated))
 		}
-		if parts, ok := caption.SplitPanels(captionBody(f.Caption)); ok {
+		if parts, ok := caption.SplitPanels(f.Caption); ok {
 			for i, p := range parts.Parts {
 				rec.SubFigures = append(rec.SubFigures, shards.SubFigure{Label: strings.Join(p.Labels, ","), Caption: parts.Caption(i)})
 			}
@@ -192,14 +192,6 @@ func (s *Scanner) Figures(ctx context.Context, doc *extract.Document, n int) ([]
 	}
 	res.Close()
 	return out, nil
-}
-
-// captionBody is the caption text after its label.
-func captionBody(c string) string {
-	if m, ok := caption.MatchLine(c); ok {
-		return m.Rest
-	}
-	return c
 }
 
 // toPage maps a box in pixels of the (unturned) page image to page points.
@@ -241,7 +233,8 @@ type Figure struct {
 	Box        image.Rectangle
 	CaptionBox image.Rectangle
 	Label      string
-	Caption    string
+	// Caption is the caption text after the label and its separator.
+	Caption string
 	// Confidence is the mean OCR word confidence of the caption, 0–100.
 	Confidence float64
 	Flags      []string

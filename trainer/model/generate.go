@@ -30,6 +30,11 @@ func (m *Model[T]) NewKVCache(slots, maxLen int) *KVCache[T] {
 // position of that slot must already be cached or be in this call before it) and returns
 // the logits [len(outRows), vocab] of the rows listed in outRows.
 func (m *Model[T]) Step(c *KVCache[T], ids, slot, pos []int32, outRows []int) ([]T, error) {
+	return m.StepInject(c, ids, slot, pos, outRows, nil)
+}
+
+// StepInject is Step with the embeddings of inj.Rows (rows of ids) replaced by inj.Feats.
+func (m *Model[T]) StepInject(c *KVCache[T], ids, slot, pos []int32, outRows []int, inj *Inject[T]) ([]T, error) {
 	cfg := m.Cfg
 	n := len(ids)
 	H, I, V := cfg.HiddenSize, cfg.IntermediateSize, cfg.VocabSize
@@ -51,6 +56,10 @@ func (m *Model[T]) Step(c *KVCache[T], ids, slot, pos []int32, outRows []int) ([
 	m.Rope.CosSin(cos, sin, rows, n)
 	x := make([]T, n*H)
 	m.B.Embedding(x, m.P.Embed, ids, H)
+	if err := inj.check(n, H); err != nil {
+		return nil, fmt.Errorf("step: %w", err)
+	}
+	inj.apply(x, H)
 	nb, rstd := make([]T, n*H), make([]T, n)
 	q, k, v, att := make([]T, n*qd), make([]T, n*kd), make([]T, n*kd), make([]T, n*qd)
 	gate, up := make([]T, n*I), make([]T, n*I)
@@ -116,15 +125,34 @@ type Completion struct {
 // Generate samples one completion per prompt, all prompts decoded together in one batch with
 // a KV cache.
 func (m *Model[T]) Generate(ctx context.Context, prompts [][]int32, opt SampleOptions, rng *rand.Rand) ([]Completion, error) {
+	return m.GenerateInject(ctx, prompts, nil, opt, rng)
+}
+
+// GenerateInject is Generate where injs[s] (nil or a nil entry: none) replaces embedding rows
+// of prompt s (rows relative to the prompt) during the prefill.
+func (m *Model[T]) GenerateInject(ctx context.Context, prompts [][]int32, injs []*Inject[T], opt SampleOptions, rng *rand.Rand) ([]Completion, error) {
 	if opt.MaxNewTokens <= 0 {
 		return nil, fmt.Errorf("generate: max new tokens must be positive")
 	}
 	maxLen := 0
 	var ids, slot, pos []int32
 	var last []int
+	var pre *Inject[T]
 	for s, p := range prompts {
 		if len(p) == 0 {
 			return nil, fmt.Errorf("generate: prompt %d is empty", s)
+		}
+		if s < len(injs) && injs[s] != nil {
+			if err := injs[s].check(len(p), m.Cfg.HiddenSize); err != nil {
+				return nil, fmt.Errorf("generate: prompt %d: %w", s, err)
+			}
+			if pre == nil {
+				pre = &Inject[T]{}
+			}
+			for _, r := range injs[s].Rows {
+				pre.Rows = append(pre.Rows, len(ids)+r)
+			}
+			pre.Feats = append(pre.Feats, injs[s].Feats...)
 		}
 		maxLen = max(maxLen, len(p)+opt.MaxNewTokens)
 		for i, t := range p {
@@ -147,7 +175,11 @@ func (m *Model[T]) Generate(ctx context.Context, prompts [][]int32, opt SampleOp
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
 		}
-		logits, err := m.Step(cache, ids, slot, pos, last)
+		inj := pre
+		if step > 0 {
+			inj = nil
+		}
+		logits, err := m.StepInject(cache, ids, slot, pos, last, inj)
 		if err != nil {
 			return nil, fmt.Errorf("generate step %d: %w", step, err)
 		}

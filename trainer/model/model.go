@@ -97,8 +97,43 @@ type layerActs[T Float] struct {
 	x, rstd1, n1, q, k, v, probs, att, h, rstd2, n2, gate, up, act []T
 }
 
+// Inject replaces the input embeddings of some token rows with given vectors (a VL model's
+// merged image features at its <|image_pad|> positions). Feats is [len(Rows), hidden].
+type Inject[T Float] struct {
+	Rows  []int
+	Feats []T
+}
+
+func (inj *Inject[T]) check(n, H int) error {
+	if inj == nil {
+		return nil
+	}
+	if len(inj.Feats) != len(inj.Rows)*H {
+		return fmt.Errorf("inject: %d values for %d rows of %d", len(inj.Feats), len(inj.Rows), H)
+	}
+	for _, r := range inj.Rows {
+		if r < 0 || r >= n {
+			return fmt.Errorf("inject: row %d outside %d tokens", r, n)
+		}
+	}
+	return nil
+}
+
+func (inj *Inject[T]) apply(x []T, H int) {
+	if inj == nil {
+		return
+	}
+	for j, r := range inj.Rows {
+		copy(x[r*H:(r+1)*H], inj.Feats[j*H:(j+1)*H])
+	}
+}
+
 // Acts holds what the forward pass saves for the backward pass.
 type Acts[T Float] struct {
+	inject *Inject[T]
+	// InjectGrad receives, during a backward pass after a forward with an Inject, the
+	// gradient of the injected rows [len(Rows), hidden] (accumulated).
+	InjectGrad    []T
 	batch         *Batch
 	cos, sin      []T
 	layers        []layerActs[T]
@@ -108,9 +143,15 @@ type Acts[T Float] struct {
 }
 
 // Forward runs the decoder over a batch and keeps activations (and the logits) for Backward.
-func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) { return m.forward(b, true) }
+func (m *Model[T]) Forward(b *Batch) (*Acts[T], error) { return m.forward(b, nil, true) }
 
-func (m *Model[T]) forward(b *Batch, keepLogits bool) (*Acts[T], error) {
+// ForwardInject is Forward with the embeddings of inj.Rows replaced by inj.Feats; the
+// backward pass leaves the gradient of those rows in Acts.InjectGrad.
+func (m *Model[T]) ForwardInject(b *Batch, inj *Inject[T]) (*Acts[T], error) {
+	return m.forward(b, inj, true)
+}
+
+func (m *Model[T]) forward(b *Batch, inj *Inject[T], keepLogits bool) (*Acts[T], error) {
 	c := m.Cfg
 	n := len(b.IDs)
 	if n == 0 || len(b.SeqStarts) < 2 || b.SeqStarts[0] != 0 || b.SeqStarts[len(b.SeqStarts)-1] != n {
@@ -124,10 +165,14 @@ func (m *Model[T]) forward(b *Batch, keepLogits bool) (*Acts[T], error) {
 	H, I, V := c.HiddenSize, c.IntermediateSize, c.VocabSize
 	hd, nh, nkv := c.HeadDimension(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kd := nh*hd, nkv*hd
-	a := &Acts[T]{batch: b, cos: make([]T, n*hd), sin: make([]T, n*hd)}
+	if err := inj.check(n, H); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	a := &Acts[T]{batch: b, cos: make([]T, n*hd), sin: make([]T, n*hd), inject: inj}
 	m.Rope.CosSin(a.cos, a.sin, b.positions(), n)
 	x := make([]T, n*H)
 	m.B.Embedding(x, m.P.Embed, b.IDs, H)
+	inj.apply(x, H)
 	pl := AttnProbsLen(b.SeqStarts, nh)
 	a.layers = make([]layerActs[T], c.NumHiddenLayers)
 	for li := range a.layers {
@@ -177,7 +222,12 @@ func (m *Model[T]) chunk() int {
 // target: 0) and entropies at the given temperature, computing the LM head in chunks of rows
 // (the fused path: logits are not kept; BackwardLogProbs recomputes them chunk by chunk).
 func (m *Model[T]) ForwardLogProbs(b *Batch, targets []int32, temperature float64) (*Acts[T], []T, []T, error) {
-	a, err := m.forward(b, false)
+	return m.ForwardLogProbsInject(b, nil, targets, temperature)
+}
+
+// ForwardLogProbsInject is ForwardLogProbs with injected embedding rows (see ForwardInject).
+func (m *Model[T]) ForwardLogProbsInject(b *Batch, inj *Inject[T], targets []int32, temperature float64) (*Acts[T], []T, []T, error) {
+	a, err := m.forward(b, inj, false)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -240,6 +290,15 @@ func (m *Model[T]) backwardFromNorm(a *Acts[T], dnF []T, g *Params[T]) {
 		m.B.LinearBackward(dn1, gw.Wv, gw.Bv, dv, la.n1, w.Wv, n, H, kd)
 		m.B.RMSNormBackward(dh, gw.InNorm, dn1, la.x, w.InNorm, la.rstd1, n, H)
 		dx = dh
+	}
+	if a.inject != nil {
+		if a.InjectGrad == nil {
+			a.InjectGrad = make([]T, len(a.inject.Feats))
+		}
+		for j, r := range a.inject.Rows {
+			m.B.AddTo(a.InjectGrad[j*H:(j+1)*H], dx[r*H:(r+1)*H])
+			clear(dx[r*H : (r+1)*H])
+		}
 	}
 	m.B.EmbeddingBackward(g.Embed, dx, b.IDs, H)
 }

@@ -23,10 +23,7 @@ func TestDebugDump(t *testing.T) {
 	var lines [][]tline
 	var pages []*extract.Page
 	for i := 1; i <= doc.NumPages(); i++ {
-		p, err := doc.Page(context.Background(), i)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p, _ := doc.Page(context.Background(), i)
 		pages = append(pages, p)
 		lines = append(lines, pageLines(p))
 	}
@@ -39,9 +36,8 @@ func TestDebugDump(t *testing.T) {
 	for i, p := range pages {
 		painted[i], _ = paintedBoxes(p)
 	}
-	cands := findCandidates(lines, painted, st)
 	var pc []candidate
-	for _, c := range cands {
+	for _, c := range findCandidates(lines, painted, st) {
 		if c.page == pg-1 {
 			pc = append(pc, c)
 		}
@@ -49,7 +45,7 @@ func TestDebugDump(t *testing.T) {
 	pm := &pageModel{page: pages[pg-1], lines: lines[pg-1]}
 	figs, fails := layoutPage(pm, pc, st)
 	for i, l := range pm.lines {
-		fmt.Printf("L%d role=%d %v size=%.1f font=%s %q\n", i, l.role, l.box, l.size, l.font, l.text)
+		fmt.Printf("L%d role=%d mono=%v %v size=%.1f font=%s %q\n", i, l.role, l.mono, l.box, l.size, l.font, l.text)
 	}
 	for i, b := range pm.blobs {
 		fmt.Printf("B%d %v n=%d img=%v text=%v\n", i, b.box, b.nGraph, b.images, b.text)
@@ -58,10 +54,4 @@ func TestDebugDump(t *testing.T) {
 		fmt.Printf("FIG %s %v %s\n", f.block.cand.m.Label, f.region, f.prop.dir)
 	}
 	fmt.Println(fails)
-	fmt.Println("graphics", len(pages[pg-1].Graphics), "images", len(pages[pg-1].Images))
-	for i, g := range pages[pg-1].Graphics {
-		if i < 30 {
-			fmt.Printf("  G %v %s white=%v bg=%v\n", g.BBox, g.Op, g.White, g.Background)
-		}
-	}
 }
