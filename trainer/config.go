@@ -41,6 +41,18 @@ type Config struct {
 	ExportDType string `yaml:"export_dtype"`
 	// Workers bounds CPU parallelism (0: all cores).
 	Workers int `yaml:"workers"`
+	// Vision configures Qwen2-VL / Qwen2.5-VL training (VLMTrainer).
+	Vision VisionConfig `yaml:"vision"`
+}
+
+// VisionConfig holds the multimodal settings.
+type VisionConfig struct {
+	// Train updates the vision tower too (false: frozen, only the decoder learns).
+	Train bool `yaml:"train"`
+	// MinPixels and MaxPixels bound the resized images (0: the processor defaults 3136 and
+	// 1 003 520; Med-R1 uses max 401 408).
+	MinPixels int `yaml:"min_pixels"`
+	MaxPixels int `yaml:"max_pixels"`
 }
 
 // ModelConfig selects the initial model.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -25,6 +26,15 @@ type Task struct {
 	Problem string
 	Options []string
 	Answer  string
+	// Images are the sample's images (shards.Sample images): Path as in the record (resolved
+	// against the JSONL file's directory by LoadJSONLFile), Bytes when already loaded.
+	Images []TaskImage
+}
+
+// TaskImage is one image of a task.
+type TaskImage struct {
+	Path  string
+	Bytes []byte
 }
 
 // FillTemplate replaces {problem} and {options} ("\nA. …\nB. …" or "") in a template.
@@ -45,6 +55,9 @@ type sampleRecord struct {
 	Problem string   `json:"problem"`
 	Options []string `json:"options"`
 	Answer  string   `json:"answer"`
+	Images  []struct {
+		Path string `json:"path"`
+	} `json:"images"`
 }
 
 // Names of a dataset's commit protocol (see package shards): <prefix>/LATEST names the newest
@@ -95,7 +108,11 @@ func ReadSamplesJSONL(r io.Reader) ([]Task, error) {
 		if s.Problem == "" || s.Answer == "" {
 			return nil, fmt.Errorf("samples line %d (id %q): problem and answer are required", line, s.ID)
 		}
-		out = append(out, Task{ID: s.ID, Kind: s.Task, Problem: s.Problem, Options: s.Options, Answer: s.Answer})
+		task := Task{ID: s.ID, Kind: s.Task, Problem: s.Problem, Options: s.Options, Answer: s.Answer}
+		for _, im := range s.Images {
+			task.Images = append(task.Images, TaskImage{Path: im.Path})
+		}
+		out = append(out, task)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("samples line %d: %w", line+1, err)
@@ -113,6 +130,14 @@ func LoadJSONLFile(path string) ([]Task, error) {
 	ts, err := ReadSamplesJSONL(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	for i := range ts {
+		for j := range ts[i].Images {
+			if p := ts[i].Images[j].Path; p != "" && !filepath.IsAbs(p) {
+				ts[i].Images[j].Path = filepath.Join(dir, p)
+			}
+		}
 	}
 	return ts, nil
 }

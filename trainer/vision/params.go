@@ -174,3 +174,22 @@ func (p *Params[T]) LoadTensors(ts map[string]*safetensors.Tensor) error {
 	}
 	return nil
 }
+
+// SafeTensors converts the tower's parameters to safetensors tensors of dtype dt (F32, BF16
+// or F16) with Hugging Face names.
+func (p *Params[T]) SafeTensors(dt safetensors.DType) ([]*safetensors.Tensor, error) {
+	out := make([]*safetensors.Tensor, 0, len(p.Tensors))
+	for k, t := range p.Tensors {
+		v := p.view(k)
+		f := make([]float32, len(v))
+		for i, x := range v {
+			f[i] = float32(x)
+		}
+		st, err := safetensors.FromFloat32(t.Name, dt, t.Shape, f)
+		if err != nil {
+			return nil, fmt.Errorf("vision tensors: %w", err)
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}

@@ -21,7 +21,7 @@ func NewTower[T model.Float](p *Params[T], be model.VisionBackend[T]) *Tower[T] 
 
 type blockActs[T model.Float] struct {
 	x, st1, n1, q, k, v, probs, att, h, st2, n2, f1, f2, act []T
-	segs                                                   []int
+	segs                                                     []int
 }
 
 // TowerActs holds what the tower's forward pass keeps for backward.

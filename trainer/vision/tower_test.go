@@ -343,10 +343,12 @@ func TestRopeIndex(t *testing.T) {
 	if delta != -3 {
 		t.Errorf("rope_delta %d, want −3", delta)
 	}
-	// Two images (the second 1×1 merged) and text in between; a tall image 4×2 merged.
+	// Two images (the second 1×1 merged) with text in between; first a grid whose 8 merged
+	// tokens do not fit the 4 pads.
 	ids = []int32{9, 11, 11, 11, 11, 10, 5, 9, 11, 10}
 	pos, _, err = RopeIndex(ids, []Grid{{1, 8, 4}, {1, 2, 2}}, 11, 9, 1)
-	want = [3]string{"[0 1 1 1 1 5 6 7 8 9]", "[0 1 1 2 2 5 6 7 8 9]", "[0 1 2 1 2 5 6 7 8 9]"}
+	// Image 1 (2×2 merged) at base 1: max 2, so <vision_end> gets 3; image 2 (1×1) at 6.
+	want = [3]string{"[0 1 1 1 1 3 4 5 6 7]", "[0 1 1 2 2 3 4 5 6 7]", "[0 1 2 1 2 3 4 5 6 7]"}
 	// The first image is 4 merged rows × 2 columns = 8 tokens, not 4: a count mismatch.
 	if err == nil {
 		t.Fatalf("want a count error for an 8-token image over 4 pads, got %v", pos)
@@ -360,8 +362,8 @@ func TestRopeIndex(t *testing.T) {
 			t.Errorf("two images row %d: %v, want %s", k, pos[k], want[k])
 		}
 	}
-	if delta != 0 {
-		t.Errorf("rope_delta %d, want 0", delta)
+	if delta != 8-10 {
+		t.Errorf("rope_delta %d, want −2", delta)
 	}
 	// Text only: 0…n−1 on all rows, delta 0.
 	pos, delta, _ = RopeIndex([]int32{1, 2, 3}, nil, 11, 9, 1)
