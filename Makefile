@@ -45,7 +45,7 @@ DEMO_PDFS := \
   testdata/cache/x/r-cran-vegan/usr/lib/R/site-library/vegan/doc/partitioning.pdf \
   testdata/cache/x/r-cran-seroincidence/usr/lib/R/site-library/seroincidence/doc/methodology.pdf \
   testdata/cache/x/r-bioc-hilbertvis/usr/lib/R/site-library/HilbertVis/doc/HilbertVis.pdf
-DEMO_OUT ?= corpus-demo
+DEMO_OUT ?= corpus
 
 demo: build testdata ## Main job: build a figure–caption dataset from 4 real Debian PDFs (local Beam runner)
 	./$(BIN) build $(DEMO_PDFS) --output $(DEMO_OUT)

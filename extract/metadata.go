@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
 // Metadata is the document information from the Info dictionary and XMP metadata.
@@ -144,5 +143,3 @@ func parseXMP(data []byte) xmpInfo {
 	x.author = strings.Join(authors, "; ")
 	return x
 }
-
-var _ types.Object
