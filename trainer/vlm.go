@@ -54,7 +54,7 @@ func NewVLMTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, 
 	dp, vp := policy.Dec.P, policy.Vis.P
 	t := &VLMTrainer{Cfg: cfg, Codec: codec, Scorer: scorer, Data: &Source{Tasks: tasks, Seed: cfg.Seed}, Policy: policy,
 		Processor: vision.Processor{MinPixels: cfg.Vision.MinPixels, MaxPixels: cfg.Vision.MaxPixels},
-		m: dp.ZerosLike(), v: dp.ZerosLike(), grad: dp.ZerosLike(),
+		m:         dp.ZerosLike(), v: dp.ZerosLike(), grad: dp.ZerosLike(),
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	if cfg.Vision.Train {
 		t.vm, t.vv, t.vgrad = vp.ZerosLike(), vp.ZerosLike(), vp.ZerosLike()
