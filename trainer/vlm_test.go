@@ -106,6 +106,33 @@ func redSquareTask(rng *rand.Rand, id int, blue bool) trainer.Task {
 		Images: []trainer.TaskImage{{Bytes: b.Bytes()}}}
 }
 
+// redSideTask draws a 56×56 PNG whose left (answer A) or right (answer B) half is red and
+// the other half noisy grey: both answers have the same colours, only where they are differs,
+// so the model must use the patches' positions (2-D rotary in the tower, M-RoPE in the
+// decoder).
+func redSideTask(rng *rand.Rand, id int, right bool) trainer.Task {
+	img := image.NewRGBA(image.Rect(0, 0, 56, 56))
+	ans, x0 := "A", 0
+	if right {
+		ans, x0 = "B", 28
+	}
+	for y := 0; y < 56; y++ {
+		for x := 0; x < 56; x++ {
+			v := uint8(100 + rng.IntN(60))
+			img.Set(x, y, color.RGBA{v, v, v, 255})
+			if x >= x0 && x < x0+28 {
+				img.Set(x, y, color.RGBA{220, 30, 30, 255})
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return trainer.Task{ID: fmt.Sprint("side-", id), Kind: "mcq", Problem: "?", Options: []string{"left", "right"}, Answer: ans,
+		Images: []trainer.TaskImage{{Bytes: b.Bytes()}}}
+}
+
 func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dc := model.Config{HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1,
@@ -150,27 +177,40 @@ func greedyAccuracy(t *testing.T, tr *trainer.VLMTrainer, tasks []trainer.Task) 
 }
 
 // TestVLMGRPOLearnsFigureTask: a tiny Qwen2.5-VL-style model (2 window/full-attention tower
-// blocks, 1 decoder layer, hidden 16) learns by GRPO to say whether the square in a 56×56 PNG
-// is red (A) or blue (B); the prompt is the same for every image, so only the image tells.
-// Rewards must rise from ≈ chance to clearly above it, and greedy answers on fresh balanced
-// images must beat the 50 % of any image-blind policy. With vision.train the tower learns
-// too; frozen, its weights stay bit-identical while the decoder learns from its features.
-// The curves go to testdata/cache/trainer/vlm-learning-curve-*.jsonl.
+// blocks, 1 decoder layer, hidden 16) learns by GRPO to answer a letter about a 56×56 PNG:
+// whether its square is red (A) or blue (B), or which half is red. The prompt is the same for
+// every image, so only the image tells. Rewards must rise from ≈ chance to clearly above it,
+// and greedy answers on fresh balanced images must beat the 50 % of any image-blind policy.
+// With vision.train the tower learns too; frozen, its weights stay bit-identical while the
+// decoder learns from its features. The curves go to
+// testdata/cache/trainer/vlm-learning-curve-*.jsonl.
 func TestVLMGRPOLearnsFigureTask(t *testing.T) {
-	for _, train := range []bool{true, false} {
-		t.Run(fmt.Sprint("train_vision=", train), func(t *testing.T) {
+	cases := []struct {
+		name        string
+		task        func(*rand.Rand, int, bool) trainer.Task
+		train       bool
+		group, step int
+		lr          float64
+	}{
+		{"colour/train_vision", redSquareTask, true, 8, 100, 5e-3},
+		{"colour/frozen_vision", redSquareTask, false, 8, 100, 5e-3},
+		{"side/train_vision", redSideTask, true, 16, 150, 2e-3},
+	}
+	for _, c := range cases {
+		train := c.train
+		t.Run(c.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 7))
 			var tasks, held []trainer.Task
 			for i := range 256 {
-				tasks = append(tasks, redSquareTask(rng, i, i%2 == 1))
+				tasks = append(tasks, c.task(rng, i, i%2 == 1))
 			}
 			for i := range 60 {
-				held = append(held, redSquareTask(rng, 1000+i, i%2 == 1))
+				held = append(held, c.task(rng, 1000+i, i%2 == 1))
 			}
 			cfg := trainer.DefaultConfig()
-			cfg.Steps, cfg.Seed = 100, 5
-			cfg.GRPO.GroupSize, cfg.GRPO.PromptsPerStep, cfg.GRPO.MaxNewTokens = 8, 8, 1
-			cfg.Optim.LR, cfg.Optim.WeightDecay, cfg.Optim.TotalSteps = 5e-3, 0, 1<<30
+			cfg.Steps, cfg.Seed = c.step, 5
+			cfg.GRPO.GroupSize, cfg.GRPO.PromptsPerStep, cfg.GRPO.MaxNewTokens = c.group, 8, 1
+			cfg.Optim.LR, cfg.Optim.WeightDecay, cfg.Optim.TotalSteps = c.lr, 0, 1<<30
 			cfg.Vision.Train = train
 			policy := tinyVLM(t, 3)
 			tower0 := append([]float32(nil), policy.Vis.P.Data...)
@@ -202,7 +242,7 @@ func TestVLMGRPOLearnsFigureTask(t *testing.T) {
 			after := greedyAccuracy(t, tr, held)
 			t.Logf("mean reward first 10 steps %.3f, last 10 steps %.3f; greedy held-out accuracy %.2f → %.2f", first, last, before, after)
 			if dir := filepath.Join("..", "testdata", "cache", "trainer"); os.MkdirAll(dir, 0o755) == nil {
-				name := fmt.Sprintf("vlm-learning-curve-train_vision=%v.jsonl", train)
+				name := "vlm-learning-curve-" + strings.ReplaceAll(c.name, "/", "-") + ".jsonl"
 				_ = os.WriteFile(filepath.Join(dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 			}
 			if last < 0.8 || last < first+0.25 {

@@ -639,7 +639,7 @@
     el.hidden = false;
     var total = I.totals.samples;
     if (!total) { el.appendChild(h('div', { class: 'empty', text: 'No chain-of-thought samples in these inputs. Pass a CoT dataset (PREFIX[@VERSION]) to `eosin inspect` to see them here.' })); return; }
-    var top = h('div', { class: 'grid2 top' });
+    var top = h('div', { class: 'grid2 start' });
     top.appendChild(panel('Tasks', bars(I.tasks), ''));
     var scoreBox = h('div', { class: 'hists' }, I.scores.map(histogram));
     top.appendChild(panel('Reward scores', I.scores.length ? scoreBox : h('div', { class: 'muted', text: 'no scores' })));
