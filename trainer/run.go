@@ -20,6 +20,7 @@ import (
 	"github.com/eosinlab/eosin/trainer/model"
 	"github.com/eosinlab/eosin/trainer/safetensors"
 	"github.com/eosinlab/eosin/trainer/tokenizer"
+	"github.com/eosinlab/eosin/trainer/vision"
 )
 
 // RunOptions control a training run beyond the YAML configuration.
@@ -42,9 +43,18 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	params, err := initialParams(cfg)
-	if err != nil {
-		return err
+	var vlCfg []byte // config.json of a Qwen2-VL / Qwen2.5-VL checkpoint
+	if cfg.Model.Path != "" {
+		if b, err := os.ReadFile(filepath.Join(cfg.Model.Path, "config.json")); err == nil && vision.IsVLConfig(b) {
+			vlCfg = b
+		}
+	}
+	var params *model.Params[float32]
+	var err error
+	if vlCfg == nil {
+		if params, err = initialParams(cfg); err != nil {
+			return err
+		}
 	}
 	codec := opt.Codec
 	tokPath := cfg.Tokenizer
@@ -75,6 +85,9 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	scorer, err := reward.FromConfig(cfg.Reward)
 	if err != nil {
 		return fmt.Errorf("train: reward: %w", err)
+	}
+	if vlCfg != nil {
+		return runVLM(ctx, cfg, opt, codec, scorer, tasks, vlCfg, tokPath)
 	}
 	tr, err := New(cfg, codec, scorer, tasks, params)
 	if err != nil {

@@ -3,6 +3,7 @@ package trainer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg" // figure images are PNG or JPEG
@@ -10,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/trainer/grpo"
 	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/safetensors"
 	"github.com/eosinlab/eosin/trainer/vision"
 )
 
@@ -373,4 +376,54 @@ func (t *VLMTrainer) applyGrads() float64 {
 		step(vp.Tensors, vp.Data, t.vgrad.Data, t.vm.Data, t.vv.Data)
 	}
 	return norm
+}
+
+// runVLM is Run for a Qwen2-VL / Qwen2.5-VL checkpoint: GRPO with the tasks' images, one
+// log.jsonl line (and terminal line) per step, the final model (decoder and tower, in
+// export_dtype, with the source config.json and the tokenizer) in out/final. VL runs do
+// not write intermediate checkpoints and do not resume.
+func runVLM(ctx context.Context, cfg Config, opt RunOptions, codec Codec, scorer reward.Scorer, tasks []Task, configJSON []byte, tokPath string) error {
+	policy, err := vision.Load[float32](cfg.Model.Path, &model.CPU[float32]{Workers: cfg.Workers})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	tr, err := NewVLMTrainer(cfg, codec, scorer, tasks, policy)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if opt.DataVersion != "" {
+		os.WriteFile(filepath.Join(cfg.Out, "dataset_version"), []byte(opt.DataVersion+"\n"), 0o644)
+	}
+	lf, err := os.OpenFile(filepath.Join(cfg.Out, "log.jsonl"), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	defer lf.Close()
+	enc := json.NewEncoder(lf)
+	for tr.StepN < cfg.Steps {
+		l, err := tr.Step(ctx)
+		if err != nil {
+			return err
+		}
+		if err := enc.Encode(l); err != nil {
+			return fmt.Errorf("train: log: %w", err)
+		}
+		if opt.Terminal != nil {
+			fmt.Fprintf(opt.Terminal, "step %d/%d  reward %.3f±%.3f  acc %.3f  clip %.3f  ent %.3f  len %.1f  %.0f tok/s\n",
+				l.Step, cfg.Steps, l.RewardMean, l.RewardStd, l.Accuracy, l.ClipHigh+l.ClipLow, l.Entropy, l.RespLen, l.TokensPerS)
+		}
+	}
+	final := filepath.Join(cfg.Out, "final")
+	if err := policy.Save(final, safetensors.DType(strings.ToUpper(cfg.ExportDType)), configJSON); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if tokPath != "" {
+		if b, err := os.ReadFile(tokPath); err == nil {
+			os.WriteFile(filepath.Join(final, "tokenizer.json"), b, 0o644)
+		}
+	}
+	return nil
 }

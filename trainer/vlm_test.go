@@ -303,3 +303,62 @@ func TestVLMTaskFromJSONL(t *testing.T) {
 		t.Fatalf("input ids %v grids %v pixels %d", in.IDs, in.Grids, len(in.Pixels))
 	}
 }
+
+// Run trains a Qwen2.5-VL checkpoint directory on a data.jsonl with images: one log line per
+// step and a final checkpoint that loads back as a VLM with updated weights.
+func TestRunVLMCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	policy := tinyVLM(t, 9)
+	ckpt := filepath.Join(dir, "ckpt")
+	cfgJSON := `{"model_type":"qwen2_5_vl","hidden_size":16,"intermediate_size":32,"num_hidden_layers":1,"num_attention_heads":2,
+"num_key_value_heads":1,"vocab_size":10,"rms_norm_eps":1e-6,"rope_theta":2,"tie_word_embeddings":true,"image_token_id":1,
+"vision_start_token_id":0,"vision_end_token_id":2,"rope_scaling":{"type":"mrope","mrope_section":[2,1,1]},
+"vision_config":{"depth":2,"hidden_act":"silu","hidden_size":16,"out_hidden_size":16,"intermediate_size":32,"num_heads":2,
+"in_chans":3,"patch_size":14,"spatial_merge_size":2,"temporal_patch_size":2,"window_size":112,"fullatt_block_indexes":[1]}}`
+	if err := policy.Save(ckpt, "F32", []byte(cfgJSON)); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 4))
+	var lines []string
+	for i := range 4 {
+		task := redSquareTask(rng, i, i%2 == 1)
+		name := fmt.Sprintf("f%d.png", i)
+		if err := os.WriteFile(filepath.Join(dir, name), task.Images[0].Bytes, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, fmt.Sprintf(`{"id":"s%d","task":"mcq","images":[{"path":%q}],"problem":"?","answer":%q}`, i, name, task.Answer))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := trainer.DefaultConfig()
+	cfg.Model.Path, cfg.Data.JSONL, cfg.Out = ckpt, filepath.Join(dir, "data.jsonl"), filepath.Join(dir, "run")
+	cfg.Steps, cfg.GRPO.GroupSize, cfg.GRPO.PromptsPerStep, cfg.GRPO.MaxNewTokens = 3, 4, 2, 2
+	cfg.Optim.LR, cfg.ExportDType, cfg.Vision.Train = 1e-2, "F32", true
+	var term bytes.Buffer
+	if err := trainer.Run(context.Background(), cfg, trainer.RunOptions{Codec: figCodec{}, Terminal: &term}); err != nil {
+		t.Fatal(err)
+	}
+	log, err := os.ReadFile(filepath.Join(cfg.Out, "log.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "\n"); n != 3 || strings.Count(term.String(), "step ") != 3 {
+		t.Fatalf("%d log lines, terminal %q", n, term.String())
+	}
+	got, err := vision.Load[float32](filepath.Join(cfg.Out, "final"), &model.CPU[float32]{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := func(a, b []float32) bool {
+		for i := range a {
+			if a[i] != b[i] {
+				return true
+			}
+		}
+		return false
+	}
+	if !changed(got.Vis.P.Data, policy.Vis.P.Data) || !changed(got.Dec.P.Data, policy.Dec.P.Data) {
+		t.Fatal("final tower or decoder weights equal the initial ones")
+	}
+}

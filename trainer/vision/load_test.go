@@ -80,7 +80,15 @@ func TestPublishedLayouts(t *testing.T) {
 		}
 		dc, err := model.ParseConfig([]byte(c.cfg))
 		if err != nil || vl.Vision.Out() != dc.HiddenSize {
-			t.Errorf("decoder config %v, merger output %d", err, vl.Vision.Out())
+			t.Fatalf("decoder config %v, merger output %d", err, vl.Vision.Out())
+		}
+		if vl.Vision.Gen == Qwen2VL {
+			// Qwen2-VL-2B's model.safetensors.index.json: total_size 4 417 971 200 bytes of
+			// BF16 = 2 208 985 600 parameters, decoder (tied) plus tower.
+			last := Layout(vl.Vision)[len(Layout(vl.Vision))-1]
+			if n := model.NumParams(*dc) + last.Offset + last.Len(); n != 4417971200/2 {
+				t.Errorf("Qwen2-VL-2B: %d parameters, the checkpoint holds 2 208 985 600", n)
+			}
 		}
 	}
 }

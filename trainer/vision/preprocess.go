@@ -8,6 +8,7 @@ package vision
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"math"
 )
 
@@ -77,16 +78,16 @@ type RGB8 struct {
 	Pix  []uint8
 }
 
-// ToRGB8 converts any image to RGB8 (alpha is dropped as PIL's convert("RGB") does for
-// opaque images).
+// ToRGB8 converts any image to RGB8. Alpha is dropped without compositing, as PIL's
+// convert("RGB") does (colours are taken un-premultiplied).
 func ToRGB8(img image.Image) RGB8 {
 	b := img.Bounds()
 	out := RGB8{W: b.Dx(), H: b.Dy(), Pix: make([]uint8, 3*b.Dx()*b.Dy())}
 	for y := 0; y < out.H; y++ {
 		for x := 0; x < out.W; x++ {
-			r, g, bb, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
 			i := 3 * (y*out.W + x)
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = uint8(r>>8), uint8(g>>8), uint8(bb>>8)
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = c.R, c.G, c.B
 		}
 	}
 	return out

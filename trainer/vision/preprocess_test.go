@@ -4,6 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
 	"math"
 	"os"
 	"testing"
@@ -206,4 +209,21 @@ func FuzzSmartResize(f *testing.F) {
 			t.Fatalf("%d×%d → %d×%d not positive multiples of 28", h, w, hh, ww)
 		}
 	})
+}
+
+// ToRGB8 drops alpha like PIL's convert("RGB"): a half-transparent red pixel stays (255, 0, 0),
+// grey stays grey.
+func TestToRGB8(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 2, 1))
+	img.SetNRGBA(0, 0, color.NRGBA{255, 0, 0, 128})
+	img.SetNRGBA(1, 0, color.NRGBA{7, 77, 177, 255})
+	got := ToRGB8(img)
+	if fmt.Sprint(got.Pix) != "[255 0 0 7 77 177]" {
+		t.Fatalf("got %v", got.Pix)
+	}
+	g := image.NewGray(image.Rect(0, 0, 1, 1))
+	g.Pix[0] = 99
+	if p := ToRGB8(g).Pix; fmt.Sprint(p) != "[99 99 99]" {
+		t.Fatalf("grey: %v", p)
+	}
 }

@@ -2,6 +2,7 @@ package vision
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -227,4 +228,35 @@ func Load[T model.Float](dir string, be model.VisionBackend[T]) (*VLM[T], error)
 		return nil, fmt.Errorf("load vlm: %w", err)
 	}
 	return NewVLM(dp, vp, *vl, be)
+}
+
+// Save writes the model as a Hugging Face checkpoint: configJSON as config.json and every
+// decoder (model.*, lm_head.*) and tower (visual.*) tensor in dtype dt in model.safetensors.
+func (v *VLM[T]) Save(dir string, dt safetensors.DType, configJSON []byte) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save vlm: %w", err)
+	}
+	ts, err := v.Dec.P.SafeTensors(dt)
+	if err != nil {
+		return fmt.Errorf("save vlm: %w", err)
+	}
+	vts, err := v.Vis.P.SafeTensors(dt)
+	if err != nil {
+		return fmt.Errorf("save vlm: %w", err)
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, "model.safetensors"), append(ts, vts...), map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("save vlm: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), configJSON, 0o644); err != nil {
+		return fmt.Errorf("save vlm: %w", err)
+	}
+	return nil
+}
+
+// IsVLConfig tells whether config.json bytes describe a Qwen2-VL / Qwen2.5-VL model.
+func IsVLConfig(b []byte) bool {
+	var c struct {
+		ModelType string `json:"model_type"`
+	}
+	return json.Unmarshal(b, &c) == nil && (c.ModelType == "qwen2_vl" || c.ModelType == "qwen2_5_vl")
 }
