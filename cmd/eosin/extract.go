@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eosinlab/eosin/layout"
+	"github.com/eosinlab/eosin/layout/scan"
+	"github.com/eosinlab/eosin/ocr"
 )
 
 // newExtractCmd builds `eosin extract`: figures with their captions from PDFs into a directory.
@@ -22,6 +24,9 @@ func newExtractCmd() *cobra.Command {
 		jobs    int
 		tables  bool
 		noImage bool
+		noOCR   bool
+		langs   []string
+		tessdir string
 	)
 	cmd := &cobra.Command{
 		Use:   "extract PDF|DIR... -o OUT",
@@ -36,8 +41,10 @@ searched recursively for *.pdf) and writes:
   OUT/rejects.jsonl           every document, page or caption that gave nothing, and why
 
 Tables are detected either way (so they never pass as figures) and written only with
---tables. Scanned pages (one page image, no text layer) are listed in rejects.jsonl with the
-reason scanned_page. The same inputs give the same output bytes.`,
+--tables. Scanned pages (one page image, no text layer or an invisible one) go through
+Tesseract: layout analysis finds the figure blocks, only the caption regions are read, and the
+records carry ocr.used and the OCR confidence. With --no-ocr they are listed in rejects.jsonl
+with the reason scanned_page instead. The same inputs give the same output bytes.`,
 		Example: `  eosin extract testdata/cache/x/r-cran-vegan -o /tmp/figs
   eosin extract book.pdf papers/ -o out --dpi 300 --jobs 2 --tables`,
 		Args: cobra.MinimumNArgs(1),
@@ -55,10 +62,19 @@ reason scanned_page. The same inputs give the same output bytes.`,
 			if len(inputs) == 0 {
 				return fmt.Errorf("extract: no PDF found in %s", strings.Join(args, " "))
 			}
+			opts := layout.Options{DPI: dpi, Render: !noImage, Tables: tables}
+			if !noOCR {
+				pool, err := ocr.NewPool(ocr.Config{Languages: langs, TessdataPrefix: tessdir, Size: max(jobs, 1)})
+				if err != nil {
+					return fmt.Errorf("extract: %w (or use --no-ocr to skip scanned pages)", err)
+				}
+				defer pool.Close()
+				opts.Scanned = scan.New(pool, scan.Options{DPI: dpi, NoCrops: noImage, Tables: tables}).Figures
+			}
 			stderr := cmd.ErrOrStderr()
 			prog := newProgress(stderr, isTerminal(stderr))
 			sum, err := layout.Run(cmd.Context(), inputs, out, layout.RunOptions{
-				Options:  layout.Options{DPI: dpi, Render: !noImage, Tables: tables},
+				Options:  opts,
 				Jobs:     jobs,
 				Progress: prog.update,
 			})
@@ -75,6 +91,9 @@ reason scanned_page. The same inputs give the same output bytes.`,
 	cmd.Flags().IntVar(&jobs, "jobs", 1, "documents processed at once")
 	cmd.Flags().BoolVar(&tables, "tables", false, "also write tables (kind: table)")
 	cmd.Flags().BoolVar(&noImage, "no-images", false, "write records only: no rendering, no image files")
+	cmd.Flags().BoolVar(&noOCR, "no-ocr", false, "do not OCR scanned pages (they become scanned_page rejects)")
+	cmd.Flags().StringSliceVar(&langs, "lang", []string{"eng"}, "Tesseract languages for scanned pages")
+	cmd.Flags().StringVar(&tessdir, "tessdata", "", "directory of Tesseract *.traineddata files (default: Tesseract's own)")
 	return cmd
 }
 
