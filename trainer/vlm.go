@@ -26,13 +26,16 @@ import (
 // VLMTrainer runs GRPO on a Qwen2-VL / Qwen2.5-VL model: prompts carry the tasks' images
 // (<|vision_start|><|image_pad|>…<|vision_end|> expanded to the merged-token count), rollouts
 // condition on them, and the loss trains the decoder and, with vision.train, the tower.
-// It supports the loss settings of Trainer except dynamic sampling and the KL term.
+// It supports the loss settings of Trainer except dynamic sampling; with kl_coef > 0 the
+// reference is a frozen copy of the initial VLM (decoder and tower).
 type VLMTrainer struct {
-	Cfg       Config
-	Codec     Codec
-	Scorer    reward.Scorer
-	Data      *Source
-	Policy    *vision.VLM[float32]
+	Cfg    Config
+	Codec  Codec
+	Scorer reward.Scorer
+	Data   *Source
+	Policy *vision.VLM[float32]
+	// Ref is the frozen reference model (nil without KL).
+	Ref       *vision.VLM[float32]
 	Processor vision.Processor
 
 	m, v, grad    *model.Params[float32]
@@ -48,8 +51,8 @@ func NewVLMTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.GRPO.DynamicSampling || cfg.GRPO.KLCoef > 0 {
-		return nil, fmt.Errorf("vlm trainer: dynamic_sampling and kl_coef are not implemented for VL models")
+	if cfg.GRPO.DynamicSampling {
+		return nil, fmt.Errorf("vlm trainer: dynamic_sampling is not implemented for VL models")
 	}
 	if codec.VocabSize() > policy.Dec.Cfg.VocabSize {
 		return nil, fmt.Errorf("vlm trainer: tokenizer has %d ids but the model only %d embedding rows", codec.VocabSize(), policy.Dec.Cfg.VocabSize)
@@ -61,6 +64,15 @@ func NewVLMTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, 
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	if cfg.Vision.Train {
 		t.vm, t.vv, t.vgrad = vp.ZerosLike(), vp.ZerosLike(), vp.ZerosLike()
+	}
+	if cfg.GRPO.KLCoef > 0 {
+		vc := vp.ZerosLike()
+		copy(vc.Data, vp.Data)
+		ref, err := vision.NewVLM(dp.Clone(), vc, policy.VL, policy.Vis.B)
+		if err != nil {
+			return nil, err
+		}
+		t.Ref = ref
 	}
 	return t, nil
 }
@@ -235,18 +247,39 @@ func (t *VLMTrainer) Step(ctx context.Context) (*StepLog, error) {
 			mbs = append(mbs, rs[lo:hi])
 		}
 	}
-	if needOld {
-		for _, mb := range mbs {
-			ins, targets, first := vlmBatch(mb)
-			_, lp, _, err := t.Policy.ForwardLogProbs(ins, targets, t.temperature())
+	// Old and reference log-probs, before any update.
+	compLogProbs := func(m *vision.VLM[float32], mb []*vlmRollout) ([][]float64, error) {
+		ins, targets, first := vlmBatch(mb)
+		_, lp, _, err := m.ForwardLogProbs(ins, targets, t.temperature())
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]float64, len(mb))
+		for i, r := range mb {
+			out[i] = make([]float64, len(r.comp))
+			for j := range r.comp {
+				out[i][j] = float64(lp[first[i]+j])
+			}
+		}
+		return out, nil
+	}
+	for _, mb := range mbs {
+		if needOld {
+			old, err := compLogProbs(t.Policy, mb)
 			if err != nil {
 				return nil, err
 			}
 			for i, r := range mb {
-				r.old = make([]float64, len(r.comp))
-				for j := range r.comp {
-					r.old[j] = float64(lp[first[i]+j])
-				}
+				r.old = old[i]
+			}
+		}
+		if t.Ref != nil && lc.KLCoef > 0 {
+			ref, err := compLogProbs(t.Ref, mb)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range mb {
+				r.ref = ref[i]
 			}
 		}
 	}
@@ -260,6 +293,7 @@ func (t *VLMTrainer) Step(ctx context.Context) (*StepLog, error) {
 			n++
 			log.Loss += st.Loss
 			log.PGLoss += st.PGLoss
+			log.KL += st.KL
 			log.ClipHigh += st.ClipHigh
 			log.ClipLow += st.ClipLow
 			log.DualClip += st.Dual
@@ -269,6 +303,7 @@ func (t *VLMTrainer) Step(ctx context.Context) (*StepLog, error) {
 	}
 	log.Loss /= n
 	log.PGLoss /= n
+	log.KL /= n
 	log.ClipHigh /= n
 	log.ClipLow /= n
 	log.DualClip /= n
@@ -294,7 +329,7 @@ func (t *VLMTrainer) update(mb []*vlmRollout, lc grpo.LossConfig, haveOld bool) 
 	seqs := make([]grpo.Seq, len(mb))
 	var entSum, entN float64
 	for i, r := range mb {
-		s := grpo.Seq{Mask: r.mask, Adv: r.adv}
+		s := grpo.Seq{Mask: r.mask, Adv: r.adv, RefLogP: r.ref}
 		s.LogP = make([]float64, len(r.comp))
 		for j := range r.comp {
 			s.LogP[j] = float64(lp[first[i]+j])

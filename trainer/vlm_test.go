@@ -362,3 +362,42 @@ func TestRunVLMCheckpoint(t *testing.T) {
 		t.Fatal("final tower or decoder weights equal the initial ones")
 	}
 }
+
+// With kl_coef the reference is a frozen copy: the first update sees KL 0 (policy =
+// reference), so step 1 (two updates, μ = 2) averages less than step 2, and KL is positive
+// once the policy has moved; the reference weights never change.
+func TestVLMTrainerKL(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	var tasks []trainer.Task
+	for i := range 8 {
+		tasks = append(tasks, redSquareTask(rng, i, i%2 == 1))
+	}
+	cfg := trainer.DefaultConfig()
+	cfg.Steps, cfg.GRPO.GroupSize, cfg.GRPO.PromptsPerStep, cfg.GRPO.MaxNewTokens = 4, 4, 4, 2
+	cfg.GRPO.KLCoef, cfg.Optim.LR, cfg.Vision.Train = 0.1, 1e-2, true
+	cfg.GRPO.UpdatesPerBatch = 2 // exercises the old log-probs too
+	tr, err := trainer.NewVLMTrainer(cfg, figCodec{}, exactLetter{}, tasks, tinyVLM(t, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref0 := append(append([]float32(nil), tr.Ref.Dec.P.Data...), tr.Ref.Vis.P.Data...)
+	var kls []float64
+	for range cfg.Steps {
+		log, err := tr.Step(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		kls = append(kls, log.KL)
+	}
+	// Step 1's first update sees KL 0; its second update (μ = 2) already a moved policy.
+	if kls[len(kls)-1] <= 0 || kls[0] >= kls[1] {
+		t.Fatalf("KL per step %v: want positive after updates", kls)
+	}
+	ref1 := append(append([]float32(nil), tr.Ref.Dec.P.Data...), tr.Ref.Vis.P.Data...)
+	for i := range ref0 {
+		if ref0[i] != ref1[i] {
+			t.Fatal("reference weights changed")
+		}
+	}
+	t.Logf("KL per step %v", kls)
+}
