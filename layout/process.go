@@ -22,6 +22,7 @@ import (
 	"strconv"
 
 	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/internal/quality"
 	"github.com/eosinlab/eosin/layout/caption"
 	"github.com/eosinlab/eosin/shards"
 )
@@ -426,7 +427,7 @@ func renderFigure(pageImg image.Image, p *extract.Page, fig *Figure, dpi int) er
 	sum := sha256.Sum256(buf.Bytes())
 	fig.ImageBytes = buf.Bytes()
 	fig.Image = shards.ImageInfo{Format: "png", Width: r.Dx(), Height: r.Dy(), Source: "rendered", DPI: dpi, SHA256: hex.EncodeToString(sum[:])}
-	fig.PHash = PHash(img)
+	fig.PHash = quality.FormatHash(quality.NewGrey(img).PHash())
 	if blank(img) {
 		fig.Quality.Flags = append(fig.Quality.Flags, "blank")
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eosinlab/eosin/pipelines/quality"
+	"github.com/eosinlab/eosin/internal/quality"
 	"gopkg.in/yaml.v3"
 )
 

@@ -17,8 +17,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/internal/quality"
 	"github.com/eosinlab/eosin/layout"
-	"github.com/eosinlab/eosin/pipelines/quality"
 	"github.com/eosinlab/eosin/shards"
 )
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"github.com/eosinlab/eosin/pipelines/quality"
+	"github.com/eosinlab/eosin/internal/quality"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 	"github.com/eosinlab/eosin/shards/wds"

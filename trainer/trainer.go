@@ -294,32 +294,44 @@ func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
 				return nil, fmt.Errorf("step %d: %w", log.Step, err)
 			}
 			nStats++
-			log.Loss += st.Loss
-			log.PGLoss += st.PGLoss
-			log.KL += st.KL
-			log.ClipHigh += st.ClipHigh
-			log.ClipLow += st.ClipLow
-			log.DualClip += st.Dual
-			log.Entropy += ent
-			log.GradNorm += gn
+			log.addUpdate(st, ent, gn)
 		}
 	}
-	log.Loss /= nStats
-	log.PGLoss /= nStats
-	log.KL /= nStats
-	log.ClipHigh /= nStats
-	log.ClipLow /= nStats
-	log.DualClip /= nStats
-	log.Entropy /= nStats
-	log.GradNorm /= nStats
-	log.OptStep = t.OptStep
-	log.LR = t.lr(t.OptStep - 1)
-	log.Seconds = time.Since(start).Seconds()
-	log.TokensPerS = float64(log.Tokens) / log.Seconds
-	if genTime > 0 {
-		log.GenTokPerS = float64(genTok) / genTime.Seconds()
-	}
+	log.finish(nStats, t.OptStep, t.lr(t.OptStep-1), time.Since(start), genTok, genTime)
 	return log, nil
+}
+
+// addUpdate adds the statistics of one optimizer update to the step's running sums.
+func (l *StepLog) addUpdate(st grpo.Stats, entropy, gradNorm float64) {
+	l.Loss += st.Loss
+	l.PGLoss += st.PGLoss
+	l.KL += st.KL
+	l.ClipHigh += st.ClipHigh
+	l.ClipLow += st.ClipLow
+	l.DualClip += st.Dual
+	l.Entropy += entropy
+	l.GradNorm += gradNorm
+}
+
+// finish turns the sums of n updates into means and fills the step's counters and rates.
+func (l *StepLog) finish(n float64, optStep int, lr float64, took time.Duration, genTok int, genTime time.Duration) {
+	if n > 0 {
+		l.Loss /= n
+		l.PGLoss /= n
+		l.KL /= n
+		l.ClipHigh /= n
+		l.ClipLow /= n
+		l.DualClip /= n
+		l.Entropy /= n
+		l.GradNorm /= n
+	}
+	l.OptStep = optStep
+	l.LR = lr
+	l.Seconds = took.Seconds()
+	l.TokensPerS = float64(l.Tokens) / l.Seconds
+	if genTime > 0 {
+		l.GenTokPerS = float64(genTok) / genTime.Seconds()
+	}
 }
 
 func splitMini(rs []*rollout, n int) [][]*rollout {

@@ -291,31 +291,10 @@ func (t *VLMTrainer) Step(ctx context.Context) (*StepLog, error) {
 				return nil, fmt.Errorf("step %d: %w", log.Step, err)
 			}
 			n++
-			log.Loss += st.Loss
-			log.PGLoss += st.PGLoss
-			log.KL += st.KL
-			log.ClipHigh += st.ClipHigh
-			log.ClipLow += st.ClipLow
-			log.DualClip += st.Dual
-			log.Entropy += ent
-			log.GradNorm += gn
+			log.addUpdate(st, ent, gn)
 		}
 	}
-	log.Loss /= n
-	log.PGLoss /= n
-	log.KL /= n
-	log.ClipHigh /= n
-	log.ClipLow /= n
-	log.DualClip /= n
-	log.Entropy /= n
-	log.GradNorm /= n
-	log.OptStep = t.OptStep
-	log.LR = t.lr(t.OptStep - 1)
-	log.Seconds = time.Since(start).Seconds()
-	log.TokensPerS = float64(log.Tokens) / log.Seconds
-	if genTime > 0 {
-		log.GenTokPerS = float64(genTok) / genTime.Seconds()
-	}
+	log.finish(n, t.OptStep, t.lr(t.OptStep-1), time.Since(start), genTok, genTime)
 	return log, nil
 }
 
