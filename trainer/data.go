@@ -16,6 +16,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 )
 
@@ -58,23 +59,6 @@ type sampleRecord struct {
 	Images  []struct {
 		Path string `json:"path"`
 	} `json:"images"`
-}
-
-// Names of a dataset's commit protocol (see package shards): <prefix>/LATEST names the newest
-// version, which exists once <version>/manifest.json does.
-const (
-	latestName   = "LATEST"
-	manifestName = "manifest.json"
-)
-
-// manifest is the part of a shards manifest the trainer reads.
-type manifest struct {
-	Version string `json:"version"`
-	Kind    string `json:"kind"`
-	Shards  []struct {
-		Format string `json:"format"`
-		Path   string `json:"path"`
-	} `json:"shards"`
 }
 
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
@@ -145,7 +129,7 @@ func LoadJSONLFile(path string) ([]Task, error) {
 // LatestVersion returns the newest committed version under a dataset prefix: the one LATEST
 // names, provided its manifest exists ("" when there is none yet).
 func LatestVersion(ctx context.Context, st storage.Store) (string, error) {
-	b, err := storage.ReadAll(ctx, st, latestName)
+	b, err := storage.ReadAll(ctx, st, shards.LatestName)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotExist) {
 			return "", nil
@@ -153,50 +137,44 @@ func LatestVersion(ctx context.Context, st storage.Store) (string, error) {
 		return "", fmt.Errorf("dataset %s: %w", st, err)
 	}
 	v := strings.TrimSpace(string(b))
-	if !versionRE.MatchString(v) || v == latestName {
+	if !versionRE.MatchString(v) || v == shards.LatestName {
 		return "", fmt.Errorf("dataset %s: LATEST names an invalid version %q", st, v)
 	}
-	if _, err := st.Stat(ctx, storage.Join(v, manifestName)); err != nil {
+	if _, err := st.Stat(ctx, storage.Join(v, shards.ManifestName)); err != nil {
 		return "", nil // not committed yet
 	}
 	return v, nil
 }
 
-// LoadVersion reads the sample records of one committed dataset version from its JSONL shards.
+// LoadVersion reads the sample records of one committed dataset version through the shards
+// reader, in whichever format the version holds (WebDataset, MDS, Parquet or JSONL), with the
+// samples' image bytes when the format carries them.
 func LoadVersion(ctx context.Context, st storage.Store, version string) ([]Task, error) {
-	mb, err := storage.ReadAll(ctx, st, storage.Join(version, manifestName))
+	ds, err := shards.OpenIn(ctx, st, version, shards.ReadOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s version %s: %w", st, version, err)
 	}
-	var m manifest
-	if err := json.Unmarshal(mb, &m); err != nil {
-		return nil, fmt.Errorf("dataset %s version %s: manifest: %w", st, version, err)
-	}
-	if m.Kind != "sample" {
-		return nil, fmt.Errorf("dataset %s version %s holds %q records, not samples", st, version, m.Kind)
+	defer ds.Close()
+	if k := ds.Manifest().Kind; k != shards.KindSample {
+		return nil, fmt.Errorf("dataset %s version %s holds %q records, not samples", st, version, k)
 	}
 	var out []Task
-	n := 0
-	for _, sh := range m.Shards {
-		if sh.Format != "jsonl" {
+	for rec, err := range ds.Records(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("dataset %s version %s: %w", st, version, err)
+		}
+		s := rec.Sample
+		if s == nil {
 			continue
 		}
-		if err := storage.ValidKey(sh.Path); err != nil {
-			return nil, fmt.Errorf("dataset %s version %s: %w", st, version, err)
+		if s.Problem == "" || s.Answer == "" {
+			return nil, fmt.Errorf("dataset %s version %s sample %q: problem and answer are required", st, version, s.ID)
 		}
-		n++
-		b, err := storage.ReadAll(ctx, st, storage.Join(version, sh.Path))
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s version %s: %w", st, version, err)
+		task := Task{ID: s.ID, Kind: s.Task, Problem: s.Problem, Options: s.Options, Answer: s.Answer}
+		for _, im := range s.Images {
+			task.Images = append(task.Images, TaskImage{Path: im.Path, Bytes: im.Bytes})
 		}
-		ts, err := ReadSamplesJSONL(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("dataset %s version %s shard %s: %w", st, version, sh.Path, err)
-		}
-		out = append(out, ts...)
-	}
-	if n == 0 {
-		return nil, fmt.Errorf("dataset %s version %s has no jsonl shards (build it with the jsonl format)", st, version)
+		out = append(out, task)
 	}
 	return out, nil
 }

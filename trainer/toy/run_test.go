@@ -9,34 +9,47 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/trainer"
 )
 
-// writeVersion commits a dataset version the way package shards lays it out: JSONL shard,
-// then manifest.json, then LATEST.
-func writeVersion(t *testing.T, prefix, version string, tasks []trainer.Task) {
+// sampleOf is the shards record of a toy task.
+func sampleOf(tk trainer.Task) *shards.Sample {
+	return &shards.Sample{ID: tk.ID, Task: tk.Kind, Problem: tk.Problem, Answer: tk.Answer,
+		Generator: shards.Generator{Model: "toy"}, Verdict: shards.Verdict{Keep: true}}
+}
+
+// writeJSONL writes tasks as a JSONL file of shards.Sample records.
+func writeJSONL(t *testing.T, path string, tasks []trainer.Task) {
 	t.Helper()
-	dir := filepath.Join(prefix, version, "jsonl")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	var sb strings.Builder
 	for _, tk := range tasks {
-		b, _ := json.Marshal(map[string]any{"id": tk.ID, "task": tk.Kind, "problem": tk.Problem, "answer": tk.Answer,
-			"figure_id": "", "generator": map[string]any{"model": "toy"}, "verdict": map[string]any{"keep": true}})
+		b, err := json.Marshal(sampleOf(tk))
+		if err != nil {
+			t.Fatal(err)
+		}
 		sb.Write(append(b, '\n'))
 	}
-	if err := os.WriteFile(filepath.Join(dir, "part-000000.jsonl"), []byte(sb.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(sb.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	man := map[string]any{"manifest_version": 1, "version": version, "kind": "sample", "formats": []string{"jsonl"},
-		"totals": map[string]any{"records": len(tasks), "shards": 1},
-		"shards": []map[string]any{{"format": "jsonl", "path": "jsonl/part-000000.jsonl", "records": len(tasks)}}}
-	mb, _ := json.Marshal(man)
-	if err := os.WriteFile(filepath.Join(prefix, version, "manifest.json"), mb, 0o644); err != nil {
+}
+
+// writeVersion commits a dataset version with the shards writer (WebDataset shards, then
+// manifest.json, then LATEST).
+func writeVersion(t *testing.T, prefix, version string, tasks []trainer.Task) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := shards.Create(ctx, prefix, shards.WriteOptions{Formats: []shards.Format{shards.WebDataset}, Version: version})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(prefix, "LATEST"), []byte(version+"\n"), 0o644); err != nil {
+	for _, tk := range tasks {
+		if err := w.WriteSample(ctx, sampleOf(tk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -55,10 +68,7 @@ func TestRunAndResume(t *testing.T) {
 	ctx := context.Background()
 	out := t.TempDir()
 	jsonl := filepath.Join(out, "data.jsonl")
-	writeVersion(t, filepath.Join(out, "ds"), "v1", Tasks(Max)[:10])
-	if err := os.Rename(filepath.Join(out, "ds", "v1", "jsonl", "part-000000.jsonl"), jsonl); err != nil {
-		t.Fatal(err)
-	}
+	writeJSONL(t, jsonl, Tasks(Max)[:10])
 	c := runConfig(filepath.Join(out, "run"))
 	c.Data.JSONL = jsonl
 	var term strings.Builder
