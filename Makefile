@@ -61,5 +61,8 @@ clean: ## Remove build outputs (keeps the test-corpus cache)
 	rm -rf bin
 
 .PHONY: eval
-eval: deps testdata ## Score figure/caption extraction against the LaTeX sources of the test corpus
+eval: deps testdata ## Caption recall/precision against the LaTeX sources: born-digital, then simulated scans
+	@echo "== born-digital PDFs"
 	$(GO) run ./eval/cmd/figeval -corpus testdata/cache -out $${EVAL_OUT:-/tmp/eosin-eval} -v
+	@echo "== simulated scans of the same PDFs (rendered, degraded, image-only; $${SCAN_PAGES:-2} captioned pages per document)"
+	$(GO) run ./layout/scan/cmd/scaneval -corpus testdata/cache -pages $${SCAN_PAGES:-2}
