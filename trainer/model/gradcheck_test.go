@@ -5,41 +5,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/eosinlab/eosin/trainer/internal/gradcheck"
 )
 
 // Relative error used by every gradient check: ‖analytic − numeric‖∞ / max(‖analytic‖∞,
 // ‖numeric‖∞, 1e-12), numeric from central differences with step 1e-6 in float64.
-func relErr(a, n []float64) float64 {
-	var d, m float64
-	for i := range a {
-		d = math.Max(d, math.Abs(a[i]-n[i]))
-		m = math.Max(m, math.Max(math.Abs(a[i]), math.Abs(n[i])))
-	}
-	return d / math.Max(m, 1e-12)
-}
-
-func numGrad(x []float64, loss func() float64) []float64 {
-	const h = 1e-6
-	g := make([]float64, len(x))
-	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		lp := loss()
-		x[i] = old - h
-		lm := loss()
-		x[i] = old
-		g[i] = (lp - lm) / (2 * h)
-	}
-	return g
-}
-
-func randVec(rng *rand.Rand, n int, scale float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = rng.NormFloat64() * scale
-	}
-	return v
-}
 
 func weighted(out, r []float64) float64 {
 	var s float64
@@ -64,8 +35,8 @@ func opCases() []opCase {
 		{"embedding", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			V, D := 5, 3
 			ids := []int32{1, 4, 1, 0}
-			tab := randVec(rng, V*D, 1)
-			r := randVec(rng, len(ids)*D, 1)
+			tab := gradcheck.RandVec(rng, V*D, 1)
+			r := gradcheck.RandVec(rng, len(ids)*D, 1)
 			out := make([]float64, len(ids)*D)
 			loss := func() float64 { be.Embedding(out, tab, ids, D); return weighted(out, r) }
 			g := make([]float64, V*D)
@@ -74,8 +45,8 @@ func opCases() []opCase {
 		}},
 		{"rmsnorm", 1e-7, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, D := 4, 6
-			x, w := randVec(rng, rows*D, 1), randVec(rng, D, 1)
-			r := randVec(rng, rows*D, 1)
+			x, w := gradcheck.RandVec(rng, rows*D, 1), gradcheck.RandVec(rng, D, 1)
+			r := gradcheck.RandVec(rng, rows*D, 1)
 			out, rstd := make([]float64, rows*D), make([]float64, rows)
 			loss := func() float64 { be.RMSNorm(out, rstd, x, w, rows, D, 1e-6); return weighted(out, r) }
 			loss()
@@ -85,8 +56,8 @@ func opCases() []opCase {
 		}},
 		{"linear+bias", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, in, out := 5, 7, 6
-			x, w, b := randVec(rng, rows*in, 1), randVec(rng, out*in, 1), randVec(rng, out, 1)
-			r := randVec(rng, rows*out, 1)
+			x, w, b := gradcheck.RandVec(rng, rows*in, 1), gradcheck.RandVec(rng, out*in, 1), gradcheck.RandVec(rng, out, 1)
+			r := gradcheck.RandVec(rng, rows*out, 1)
 			y := make([]float64, rows*out)
 			loss := func() float64 { be.Linear(y, x, w, b, rows, in, out); return weighted(y, r) }
 			dx, dw, db := make([]float64, len(x)), make([]float64, len(w)), make([]float64, len(b))
@@ -95,10 +66,10 @@ func opCases() []opCase {
 		}},
 		{"rope", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, heads, hd := 4, 3, 8
-			x := randVec(rng, rows*heads*hd, 1)
+			x := gradcheck.RandVec(rng, rows*heads*hd, 1)
 			cos, sin := make([]float64, rows*hd), make([]float64, rows*hd)
 			TextRoPE[float64]{Theta: 10000, HeadDim: hd}.CosSin(cos, sin, [][]int32{{0, 5, 17, 300}}, rows)
-			r := randVec(rng, len(x), 1)
+			r := gradcheck.RandVec(rng, len(x), 1)
 			y := make([]float64, len(x))
 			loss := func() float64 { copy(y, x); be.RoPE(y, cos, sin, rows, heads, hd); return weighted(y, r) }
 			dx := append([]float64(nil), r...)
@@ -107,8 +78,8 @@ func opCases() []opCase {
 		}},
 		{"attention-gqa", 1e-7, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			nh, nkv, hd := 4, 2, 3
-			q, k, v := randVec(rng, N*nh*hd, 1), randVec(rng, N*nkv*hd, 1), randVec(rng, N*nkv*hd, 1)
-			r := randVec(rng, N*nh*hd, 1)
+			q, k, v := gradcheck.RandVec(rng, N*nh*hd, 1), gradcheck.RandVec(rng, N*nkv*hd, 1), gradcheck.RandVec(rng, N*nkv*hd, 1)
+			r := gradcheck.RandVec(rng, N*nh*hd, 1)
 			out, probs := make([]float64, N*nh*hd), make([]float64, AttnProbsLen(seqStarts, nh))
 			loss := func() float64 {
 				be.Attention(out, probs, q, k, v, seqStarts, nh, nkv, hd)
@@ -121,8 +92,8 @@ func opCases() []opCase {
 		}},
 		{"swiglu", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			n := 20
-			gt, up := randVec(rng, n, 2), randVec(rng, n, 1)
-			r := randVec(rng, n, 1)
+			gt, up := gradcheck.RandVec(rng, n, 2), gradcheck.RandVec(rng, n, 1)
+			r := gradcheck.RandVec(rng, n, 1)
 			out := make([]float64, n)
 			loss := func() float64 { be.SwiGLU(out, gt, up, n); return weighted(out, r) }
 			dg, du := make([]float64, n), make([]float64, n)
@@ -131,9 +102,9 @@ func opCases() []opCase {
 		}},
 		{"logprob-gather/T=0.7", 1e-7, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, V := 5, 9
-			logits := randVec(rng, rows*V, 2)
+			logits := gradcheck.RandVec(rng, rows*V, 2)
 			tg := []int32{3, 0, -1, 8, 8}
-			r := randVec(rng, rows, 1)
+			r := gradcheck.RandVec(rng, rows, 1)
 			lp := make([]float64, rows)
 			loss := func() float64 { be.LogProbs(lp, nil, logits, tg, rows, V, 1/0.7); return weighted(lp, r) }
 			d := make([]float64, len(logits))
@@ -149,8 +120,8 @@ func TestOpGradients(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			inputs, loss, grads := c.run(rng)
 			for k, x := range inputs {
-				num := numGrad(x, loss)
-				if e := relErr(grads[k], num); e > c.bound || math.IsNaN(e) {
+				num := gradcheck.NumGrad(x, loss)
+				if e := gradcheck.RelErr(grads[k], num); e > c.bound || math.IsNaN(e) {
 					t.Errorf("input %d: relative error %.3g > %.0g", k, e, c.bound)
 				} else {
 					t.Logf("input %d: relative error %.3g (bound %.0g)", k, e, c.bound)
@@ -206,7 +177,7 @@ func TestModelGradient(t *testing.T) {
 				targets[i] = int32(rng.IntN(cfg.VocabSize))
 			}
 			targets[1] = -1
-			coef := randVec(rng, len(targets), 1)
+			coef := gradcheck.RandVec(rng, len(targets), 1)
 			coef[4], coef[5] = 0, 0 // a whole chunk without gradient is skipped
 			const temp = 0.8
 			fwd := func() (*Acts[float64], []float64) {
@@ -237,16 +208,16 @@ func TestModelGradient(t *testing.T) {
 			}
 			g := p.ZerosLike()
 			m.BackwardLogProbs(a, targets, coef, temp, g)
-			num := numGrad(p.Data, loss)
+			num := gradcheck.NumGrad(p.Data, loss)
 			worst := 0.0
 			for k, tn := range p.Tensors {
-				e := relErr(g.view(k), num[tn.Offset:tn.Offset+tn.Len()])
+				e := gradcheck.RelErr(g.view(k), num[tn.Offset:tn.Offset+tn.Len()])
 				worst = math.Max(worst, e)
 				if e > 1e-6 || math.IsNaN(e) {
 					t.Errorf("%s: relative error %.3g > 1e-6", tn.Name, e)
 				}
 			}
-			if e := relErr(g.Data, num); e > 1e-6 {
+			if e := gradcheck.RelErr(g.Data, num); e > 1e-6 {
 				t.Errorf("whole model: relative error %.3g > 1e-6", e)
 			}
 			t.Logf("%d parameters, worst per-tensor relative error %.3g (bound 1e-6)", len(p.Data), worst)

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/eosinlab/eosin/trainer/internal/gradcheck"
 )
 
 // The float32 model (what training and generation run) against the float64 model with the
@@ -53,7 +55,7 @@ func TestFloat32AgainstFloat64(t *testing.T) {
 	for i, v := range g32.Data {
 		g[i] = float64(v)
 	}
-	eg := relErr(g, g64.Data)
+	eg := gradcheck.RelErr(g, g64.Data)
 	t.Logf("log-probs: max |Δ| %.3g (max |logp| %.3g); gradients: relative error %.3g", dl, ml, eg)
 	if dl > 1e-6*ml || eg > 1e-5 {
 		t.Errorf("float32 vs float64: log-prob Δ %.3g, gradient relative error %.3g", dl, eg)

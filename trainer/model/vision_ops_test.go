@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/eosinlab/eosin/trainer/internal/gradcheck"
 )
 
 // Gradient checks of the vision ops against central differences in float64.
@@ -15,11 +17,11 @@ func TestVisionOpGradients(t *testing.T) {
 	cases := []opCase{
 		{"layernorm", 1e-7, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, D := 4, 6
-			x, w, b := randVec(rng, rows*D, 1), randVec(rng, D, 1), randVec(rng, D, 1)
+			x, w, b := gradcheck.RandVec(rng, rows*D, 1), gradcheck.RandVec(rng, D, 1), gradcheck.RandVec(rng, D, 1)
 			for i := range x {
 				x[i] += 0.7 // a non-zero mean
 			}
-			r := randVec(rng, rows*D, 1)
+			r := gradcheck.RandVec(rng, rows*D, 1)
 			out, st := make([]float64, rows*D), make([]float64, 2*rows)
 			loss := func() float64 { be.LayerNorm(out, st, x, w, b, rows, D, 1e-6); return weighted(out, r) }
 			loss()
@@ -29,7 +31,7 @@ func TestVisionOpGradients(t *testing.T) {
 		}},
 		{"quick_gelu", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			n := 20
-			x, r := randVec(rng, n, 2), randVec(rng, n, 1)
+			x, r := gradcheck.RandVec(rng, n, 2), gradcheck.RandVec(rng, n, 1)
 			out := make([]float64, n)
 			loss := func() float64 { be.QuickGELU(out, x, n); return weighted(out, r) }
 			dx := make([]float64, n)
@@ -38,7 +40,7 @@ func TestVisionOpGradients(t *testing.T) {
 		}},
 		{"gelu_erf", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			n := 20
-			x, r := randVec(rng, n, 2), randVec(rng, n, 1)
+			x, r := gradcheck.RandVec(rng, n, 2), gradcheck.RandVec(rng, n, 1)
 			out := make([]float64, n)
 			loss := func() float64 { be.GELU(out, x, n); return weighted(out, r) }
 			dx := make([]float64, n)
@@ -47,8 +49,8 @@ func TestVisionOpGradients(t *testing.T) {
 		}},
 		{"attention-full", 1e-7, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			nh, hd := 2, 3
-			q, k, v := randVec(rng, N*nh*hd, 1), randVec(rng, N*nh*hd, 1), randVec(rng, N*nh*hd, 1)
-			r := randVec(rng, N*nh*hd, 1)
+			q, k, v := gradcheck.RandVec(rng, N*nh*hd, 1), gradcheck.RandVec(rng, N*nh*hd, 1), gradcheck.RandVec(rng, N*nh*hd, 1)
+			r := gradcheck.RandVec(rng, N*nh*hd, 1)
 			out, probs := make([]float64, N*nh*hd), make([]float64, FullAttnProbsLen(segs, nh))
 			loss := func() float64 { be.AttentionFull(out, probs, q, k, v, segs, nh, hd); return weighted(out, r) }
 			loss()
@@ -58,10 +60,10 @@ func TestVisionOpGradients(t *testing.T) {
 		}},
 		{"rope-mrope-tables", 1e-8, func(rng *rand.Rand) ([][]float64, func() float64, [][]float64) {
 			rows, heads, hd := 3, 2, 8
-			x := randVec(rng, rows*heads*hd, 1)
+			x := gradcheck.RandVec(rng, rows*heads*hd, 1)
 			cos, sin := make([]float64, rows*hd), make([]float64, rows*hd)
 			MRoPE[float64]{Theta: 10000, HeadDim: hd, Sections: []int{1, 1, 2}}.CosSin(cos, sin, [][]int32{{0, 4, 4}, {0, 4, 5}, {0, 6, 4}}, rows)
-			r := randVec(rng, len(x), 1)
+			r := gradcheck.RandVec(rng, len(x), 1)
 			y := make([]float64, len(x))
 			loss := func() float64 { copy(y, x); be.RoPE(y, cos, sin, rows, heads, hd); return weighted(y, r) }
 			dx := append([]float64(nil), r...)
@@ -74,8 +76,8 @@ func TestVisionOpGradients(t *testing.T) {
 			rng := rand.New(rand.NewPCG(5, 6))
 			inputs, loss, grads := c.run(rng)
 			for k, x := range inputs {
-				num := numGrad(x, loss)
-				if e := relErr(grads[k], num); e > c.bound || math.IsNaN(e) {
+				num := gradcheck.NumGrad(x, loss)
+				if e := gradcheck.RelErr(grads[k], num); e > c.bound || math.IsNaN(e) {
 					t.Errorf("input %d: relative error %.3g > %.0g", k, e, c.bound)
 				} else {
 					t.Logf("input %d: relative error %.3g (bound %.0g)", k, e, c.bound)
@@ -166,9 +168,9 @@ func TestInject(t *testing.T) {
 			t.Fatalf("logit %d: injected own row %g, plain %g", i, a.Logits[i], plain.Logits[i])
 		}
 	}
-	inj := &Inject[float64]{Rows: []int{1, 3}, Feats: randVec(rng, 2*H, 1)}
+	inj := &Inject[float64]{Rows: []int{1, 3}, Feats: gradcheck.RandVec(rng, 2*H, 1)}
 	targets := []int32{4, 0, 9, 3, 1}
-	coef := randVec(rng, len(targets), 1)
+	coef := gradcheck.RandVec(rng, len(targets), 1)
 	loss := func() float64 {
 		_, lp, _, err := m.ForwardLogProbsInject(b, inj, targets, 1)
 		if err != nil {
@@ -179,12 +181,12 @@ func TestInject(t *testing.T) {
 	a, _, _, _ = m.ForwardLogProbsInject(b, inj, targets, 1)
 	g := p.ZerosLike()
 	m.BackwardLogProbs(a, targets, coef, 1, g)
-	num := numGrad(inj.Feats, loss)
-	if e := relErr(a.InjectGrad, num); e > 1e-6 {
+	num := gradcheck.NumGrad(inj.Feats, loss)
+	if e := gradcheck.RelErr(a.InjectGrad, num); e > 1e-6 {
 		t.Errorf("injected rows: relative error %.3g > 1e-6", e)
 	}
-	numP := numGrad(p.Data, loss)
-	if e := relErr(g.Data, numP); e > 1e-6 {
+	numP := gradcheck.NumGrad(p.Data, loss)
+	if e := gradcheck.RelErr(g.Data, numP); e > 1e-6 {
 		t.Errorf("parameters with injection: relative error %.3g > 1e-6", e)
 	}
 	// Generation: greedy decoding with a prefill injection follows the full forward.

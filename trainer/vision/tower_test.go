@@ -7,40 +7,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/eosinlab/eosin/trainer/internal/gradcheck"
 	"github.com/eosinlab/eosin/trainer/model"
 )
-
-func relErr(a, n []float64) float64 {
-	var d, m float64
-	for i := range a {
-		d = math.Max(d, math.Abs(a[i]-n[i]))
-		m = math.Max(m, math.Max(math.Abs(a[i]), math.Abs(n[i])))
-	}
-	return d / math.Max(m, 1e-12)
-}
-
-func numGrad(x []float64, loss func() float64) []float64 {
-	const h = 1e-6
-	g := make([]float64, len(x))
-	for i := range x {
-		old := x[i]
-		x[i] = old + h
-		lp := loss()
-		x[i] = old - h
-		lm := loss()
-		x[i] = old
-		g[i] = (lp - lm) / (2 * h)
-	}
-	return g
-}
-
-func randVec(rng *rand.Rand, n int, scale float64) []float64 {
-	v := make([]float64, n)
-	for i := range v {
-		v[i] = rng.NormFloat64() * scale
-	}
-	return v
-}
 
 func dotf(a, b []float64) float64 {
 	var s float64
@@ -130,8 +99,8 @@ func TestTowerGradient(t *testing.T) {
 			perturbVectors(p.Tensors, p.Data, rng)
 			tw := NewTower(p, &model.CPU[float64]{Workers: 2})
 			grids := []Grid{{1, 4, 6}, {1, 2, 2}}
-			pix := randVec(rng, 28*c.PatchDim(), 1)
-			r := randVec(rng, 7*6, 1)
+			pix := gradcheck.RandVec(rng, 28*c.PatchDim(), 1)
+			r := gradcheck.RandVec(rng, 7*6, 1)
 			loss := func() float64 {
 				_, out, err := tw.Forward(pix, grids)
 				if err != nil {
@@ -142,10 +111,10 @@ func TestTowerGradient(t *testing.T) {
 			a, _, _ := tw.Forward(pix, grids)
 			g := p.ZerosLike()
 			tw.Backward(a, r, g)
-			num := numGrad(p.Data, loss)
+			num := gradcheck.NumGrad(p.Data, loss)
 			worst := 0.0
 			for _, tn := range p.Tensors {
-				e := relErr(g.Data[tn.Offset:tn.Offset+tn.Len()], num[tn.Offset:tn.Offset+tn.Len()])
+				e := gradcheck.RelErr(g.Data[tn.Offset:tn.Offset+tn.Len()], num[tn.Offset:tn.Offset+tn.Len()])
 				worst = math.Max(worst, e)
 				if e > 1e-6 || math.IsNaN(e) {
 					t.Errorf("%s: relative error %.3g > 1e-6", tn.Name, e)
@@ -167,7 +136,7 @@ func TestWindowLocality(t *testing.T) {
 	p.InitRandom(rng, 0.4)
 	tw := NewTower(p, &model.CPU[float64]{})
 	grids := []Grid{{1, 4, 6}}
-	pix := randVec(rng, 24*c.PatchDim(), 1)
+	pix := gradcheck.RandVec(rng, 24*c.PatchDim(), 1)
 	_, base, _ := tw.Forward(pix, grids)
 	// Patch row 8+ belongs to merged token 2 (first row, third column): window {2, 5}.
 	pix2 := append([]float64(nil), pix...)
@@ -227,8 +196,8 @@ func tinyVLM(t testing.TB, gen Generation, seed uint64) (*VLM[float64], *model.P
 
 func tinyInputs(rng *rand.Rand, pd int) []Input[float64] {
 	return []Input[float64]{
-		{IDs: []int32{1, 9, 11, 11, 11, 11, 11, 11, 10, 3, 4}, Pixels: randVec(rng, 24*pd, 1), Grids: []Grid{{1, 4, 6}}},
-		{IDs: []int32{2, 9, 11, 10, 5}, Pixels: randVec(rng, 4*pd, 1), Grids: []Grid{{1, 2, 2}}},
+		{IDs: []int32{1, 9, 11, 11, 11, 11, 11, 11, 10, 3, 4}, Pixels: gradcheck.RandVec(rng, 24*pd, 1), Grids: []Grid{{1, 4, 6}}},
+		{IDs: []int32{2, 9, 11, 10, 5}, Pixels: gradcheck.RandVec(rng, 4*pd, 1), Grids: []Grid{{1, 2, 2}}},
 		{IDs: []int32{7, 8, 6}},
 	}
 }
@@ -249,7 +218,7 @@ func TestVLMGradient(t *testing.T) {
 			for i := range targets {
 				targets[i] = int32(rng.IntN(12))
 			}
-			coef := randVec(rng, n, 1)
+			coef := gradcheck.RandVec(rng, n, 1)
 			loss := func() float64 {
 				_, lp, _, err := v.ForwardLogProbs(in, targets, 0.9)
 				if err != nil {
@@ -269,14 +238,14 @@ func TestVLMGradient(t *testing.T) {
 				grad   []float64
 				layout []model.ParamTensor
 			}{{"decoder", dp.Data, gd.Data, dp.Tensors}, {"tower", vp.Data, gv.Data, vp.Tensors}} {
-				num := numGrad(part.data, loss)
+				num := gradcheck.NumGrad(part.data, loss)
 				for _, tn := range part.layout {
-					e := relErr(part.grad[tn.Offset:tn.Offset+tn.Len()], num[tn.Offset:tn.Offset+tn.Len()])
+					e := gradcheck.RelErr(part.grad[tn.Offset:tn.Offset+tn.Len()], num[tn.Offset:tn.Offset+tn.Len()])
 					if e > 1e-6 || math.IsNaN(e) {
 						t.Errorf("%s: relative error %.3g > 1e-6", tn.Name, e)
 					}
 				}
-				e := relErr(part.grad, num)
+				e := gradcheck.RelErr(part.grad, num)
 				t.Logf("%s: %d parameters, relative error %.3g (bound 1e-6)", part.name, len(part.data), e)
 			}
 			// A frozen tower (gv nil) leaves decoder gradients unchanged.

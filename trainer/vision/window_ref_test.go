@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/eosinlab/eosin/trainer/internal/gradcheck"
 	"github.com/eosinlab/eosin/trainer/model"
 )
 
@@ -63,7 +64,7 @@ func TestWindowTowerMatchesMaskedReference(t *testing.T) {
 	for _, g := range grids {
 		n += g.Patches()
 	}
-	pix := randVec(rng, n*c.PatchDim(), 1)
+	pix := gradcheck.RandVec(rng, n*c.PatchDim(), 1)
 	_, got, err := tw.Forward(pix, grids)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestWindowTowerMatchesMaskedReference(t *testing.T) {
 	be.GELU(g0, m0, n*D)
 	want := make([]float64, n/4*c.Out())
 	be.Linear(want, g0, p.M2W, p.M2B, n/4, 4*D, c.Out())
-	if e := relErr(got, want); e > 1e-12 {
+	if e := gradcheck.RelErr(got, want); e > 1e-12 {
 		t.Fatalf("tower vs masked reference: relative difference %.3g", e)
 	}
 }
