@@ -136,6 +136,15 @@ func TestBuildIncremental(t *testing.T) {
 	if m1.Version != s1.Version || len(m1.Documents) != 3 {
 		t.Fatalf("first manifest: version %s, %d documents", m1.Version, len(m1.Documents))
 	}
+	// The prefix holds only versions besides LATEST and the build reports: a listing shows
+	// exactly the committed one (a report folder once showed up as an uncommitted version).
+	vs, err := shards.Versions(ctx, out, shards.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) != 1 || vs[0].Version != s1.Version || !vs[0].Committed {
+		t.Errorf("versions after the first build: %+v", vs)
+	}
 	if len(figs1) == 0 {
 		t.Fatal("no figures from three captioned vignettes")
 	}

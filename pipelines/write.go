@@ -511,7 +511,7 @@ type BuildStats struct {
 	CaptionGroups    int `json:"near_duplicate_caption_groups"`
 }
 
-// BuildReport is written to <prefix>/builds/<version>.json by every build, including builds
+// BuildReport is written to <prefix>/_builds/<version>.json by every build, including builds
 // that found nothing new and committed no version.
 type BuildReport struct {
 	Version   string     `json:"version"`
@@ -522,7 +522,10 @@ type BuildReport struct {
 }
 
 // reportKey is the object name of a build report.
-func reportKey(version string) string { return "builds/" + version + ".json" }
+// reportKey names a build report. The leading underscore keeps the folder out of the version
+// namespace (version names start with a letter or digit), so dataset listings never take it
+// for an uncommitted version.
+func reportKey(version string) string { return "_builds/" + version + ".json" }
 
 // finishTotals sorts the shard and file lists and recomputes the totals.
 func finishTotals(m *shards.Manifest) {
