@@ -78,6 +78,25 @@ func dot[T Float](a, b []T) T {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// softmax turns attention scores into probabilities in place: exp(x − max) summed in
+// float64, then scaled by the reciprocal of the sum.
+func softmax[T Float](p []T) {
+	mx := T(math.Inf(-1))
+	for _, x := range p {
+		mx = max(mx, x)
+	}
+	var sum float64
+	for j := range p {
+		e := math.Exp(float64(p[j] - mx))
+		p[j] = T(e)
+		sum += e
+	}
+	inv := T(1 / sum)
+	for j := range p {
+		p[j] *= inv
+	}
+}
+
 func axpy[T Float](alpha T, x, y []T) {
 	y = y[:len(x)]
 	for i, v := range x {
@@ -296,25 +315,13 @@ func (c *CPU[T]) Attention(out, probs, q, k, v []T, seqStarts []int, nh, nkv, hd
 				kh := h / grp
 				qi := q[i*qs+h*hd : i*qs+(h+1)*hd]
 				p := probs[pOff[i]+h*l : pOff[i]+(h+1)*l]
-				mx := T(math.Inf(-1))
 				for j := 0; j < l; j++ {
-					sc := dot(qi, k[(s+j)*ks+kh*hd:(s+j)*ks+(kh+1)*hd]) * scale
-					p[j] = sc
-					if sc > mx {
-						mx = sc
-					}
+					p[j] = dot(qi, k[(s+j)*ks+kh*hd:(s+j)*ks+(kh+1)*hd]) * scale
 				}
-				var sum float64
-				for j := range p {
-					e := math.Exp(float64(p[j] - mx))
-					p[j] = T(e)
-					sum += e
-				}
-				inv := T(1 / sum)
+				softmax(p)
 				o := out[i*qs+h*hd : i*qs+(h+1)*hd]
 				clear(o)
 				for j := range p {
-					p[j] *= inv
 					axpy(p[j], v[(s+j)*ks+kh*hd:(s+j)*ks+(kh+1)*hd], o)
 				}
 			}
@@ -397,23 +404,14 @@ func (c *CPU[T]) AttentionCached(out, q, kc, vc []T, slot, pos []int32, maxLen, 
 			}
 			p = p[:l]
 			qi := q[i*qs+h*hd : i*qs+(h+1)*hd]
-			mx := T(math.Inf(-1))
 			for j := 0; j < l; j++ {
-				sc := dot(qi, kc[base+j*ks+kh*hd:base+j*ks+(kh+1)*hd]) * scale
-				p[j] = sc
-				mx = max(mx, sc)
+				p[j] = dot(qi, kc[base+j*ks+kh*hd:base+j*ks+(kh+1)*hd]) * scale
 			}
-			var sum float64
-			for j := range p {
-				e := math.Exp(float64(p[j] - mx))
-				p[j] = T(e)
-				sum += e
-			}
-			inv := T(1 / sum)
+			softmax(p)
 			o := out[i*qs+h*hd : i*qs+(h+1)*hd]
 			clear(o)
 			for j := range p {
-				axpy(p[j]*inv, vc[base+j*ks+kh*hd:base+j*ks+(kh+1)*hd], o)
+				axpy(p[j], vc[base+j*ks+kh*hd:base+j*ks+(kh+1)*hd], o)
 			}
 		}
 	})

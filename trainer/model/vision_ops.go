@@ -178,23 +178,13 @@ func (c *CPU[T]) AttentionFull(out, probs, q, k, v []T, segStarts []int, nh, hd 
 			for h := 0; h < nh; h++ {
 				qi := q[i*qs+h*hd : i*qs+(h+1)*hd]
 				p := probs[pOff[i]+h*l : pOff[i]+(h+1)*l]
-				mx := T(math.Inf(-1))
 				for j := 0; j < l; j++ {
-					sc := dot(qi, k[(s+j)*qs+h*hd:(s+j)*qs+(h+1)*hd]) * scale
-					p[j] = sc
-					mx = max(mx, sc)
+					p[j] = dot(qi, k[(s+j)*qs+h*hd:(s+j)*qs+(h+1)*hd]) * scale
 				}
-				var sum float64
-				for j := range p {
-					e := math.Exp(float64(p[j] - mx))
-					p[j] = T(e)
-					sum += e
-				}
-				inv := T(1 / sum)
+				softmax(p)
 				o := out[i*qs+h*hd : i*qs+(h+1)*hd]
 				clear(o)
 				for j := range p {
-					p[j] *= inv
 					axpy(p[j], v[(s+j)*qs+h*hd:(s+j)*qs+(h+1)*hd], o)
 				}
 			}
