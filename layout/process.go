@@ -46,6 +46,10 @@ type Options struct {
 	Scanned ScannedFunc
 	// URI names the document in records (default: the path).
 	URI string
+	// DeferScanned leaves scanned pages alone: no OCR, no reject; their numbers are returned
+	// in Result.Scanned so that a later step (e.g. a page-range worker) can run the Scanned
+	// hook on them. It takes precedence over Scanned.
+	DeferScanned bool
 }
 
 // Figure is one extracted figure or table: the record, plus the embedded image's native bytes
@@ -77,6 +81,10 @@ type Result struct {
 	Rejects []shards.Reject
 	Pages   int    // pages in the document
 	SHA256  string // of the document's bytes
+	// Doc is the document as figure records name it (sha256, URI, title, DOI).
+	Doc shards.Doc
+	// Scanned lists the scanned pages left for later (Options.DeferScanned), ascending.
+	Scanned []int
 }
 
 // ProcessDocument opens the PDF at path and extracts its figures. A document that cannot be
@@ -121,19 +129,26 @@ func reasonFor(err error) string {
 
 // Process extracts the figures of an open document (see ProcessDocument).
 func Process(ctx context.Context, doc *extract.Document, opts Options) (Result, error) {
-	figs, rejects, err := process(ctx, doc, opts)
-	return Result{Figures: figs, Rejects: rejects, Pages: doc.NumPages(), SHA256: doc.SHA256()}, err
+	r := Result{Pages: doc.NumPages(), SHA256: doc.SHA256(), Doc: docOf(doc, opts.URI)}
+	var err error
+	r.Figures, r.Rejects, r.Scanned, err = process(ctx, doc, opts)
+	return r, err
 }
 
-func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure, []shards.Reject, error) {
+// docOf is the document part of figure records.
+func docOf(doc *extract.Document, uri string) shards.Doc {
+	md := doc.Metadata()
+	return shards.Doc{SHA256: doc.SHA256(), URI: uri, Title: md.Title, DOI: md.DOI}
+}
+
+func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure, []shards.Reject, []int, error) {
 	if opts.DPI <= 0 {
 		opts.DPI = 200
 	}
 	sha := doc.SHA256()
-	d := shards.Doc{SHA256: sha, URI: opts.URI}
-	md := doc.Metadata()
-	d.Title, d.DOI = md.Title, md.DOI
+	d := docOf(doc, opts.URI)
 	var rejects []shards.Reject
+	var deferred []int
 	var out []Figure
 	n := doc.NumPages()
 	pages := make([]*extract.Page, n)
@@ -141,7 +156,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	pageWidth := 0.0
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
-			return out, rejects, err
+			return out, rejects, deferred, err
 		}
 		p, err := doc.Page(ctx, i+1)
 		if err != nil {
@@ -149,6 +164,10 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			continue
 		}
 		if isScanned(p) {
+			if opts.DeferScanned {
+				deferred = append(deferred, i+1)
+				continue
+			}
 			if opts.Scanned == nil {
 				rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "scanned_page", Detail: "page is one image without a visible text layer; no OCR hook configured"})
 				continue
@@ -198,7 +217,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return out, rejects, err
+			return out, rejects, deferred, err
 		}
 		pm := &pageModel{page: p, lines: lines[i]}
 		figs, fails := layoutPage(pm, byPage[i], st)
@@ -235,10 +254,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			best[f.key] = i
 		}
 	}
-	var cache struct {
-		page int
-		img  image.Image
-	}
+	crop := cropper{doc: doc, dpi: opts.DPI}
 	for i, f := range found {
 		if best[f.key] != i {
 			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: f.fig.Page, ID: f.fig.ID, Reason: "duplicate_label", Detail: f.fig.Label})
@@ -250,16 +266,8 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		fig := f.fig
 		fig.Mentions = mentions[fig.Label]
 		if opts.Render {
-			if cache.page != fig.Page {
-				img, err := doc.Render(ctx, fig.Page, float64(opts.DPI), extract.Rect{})
-				if err != nil {
-					rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "page", URI: opts.URI, DocSHA: sha, Page: fig.Page, Reason: "render_failed", Detail: err.Error()})
-					continue
-				}
-				cache.page, cache.img = fig.Page, img
-			}
-			if err := renderFigure(cache.img, pages[f.page], &fig, opts.DPI); err != nil {
-				rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: fig.Page, ID: fig.ID, Reason: "render_failed", Detail: err.Error()})
+			if r := crop.crop(ctx, pages[f.page], &fig); r != nil {
+				rejects = append(rejects, *r)
 				continue
 			}
 		}
@@ -268,6 +276,65 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	// Scanned-page figures were added while reading; keep everything in page order (a stable
 	// sort keeps the caption order within a page).
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Page < out[j].Page })
+	return out, rejects, deferred, nil
+}
+
+// cropper renders figure crops page by page, keeping the last rendered page.
+type cropper struct {
+	doc     *extract.Document
+	dpi     int
+	page    int
+	pageImg image.Image
+}
+
+// crop renders fig's region from its page (rendering the page unless it is the last one) and
+// fills in the image fields; p is the extracted page (with image data) or nil. A failure is
+// returned as the reject that records it.
+func (c *cropper) crop(ctx context.Context, p *extract.Page, fig *Figure) *shards.Reject {
+	if c.page != fig.Page || c.pageImg == nil {
+		img, err := c.doc.Render(ctx, fig.Page, float64(c.dpi), extract.Rect{})
+		if err != nil {
+			return &shards.Reject{Stage: "layout", Kind: "page", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, Reason: "render_failed", Detail: err.Error()}
+		}
+		c.page, c.pageImg = fig.Page, img
+	}
+	if err := renderFigure(c.pageImg, p, fig, c.dpi); err != nil {
+		return &shards.Reject{Stage: "layout", Kind: "figure", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, ID: fig.ID, Reason: "render_failed", Detail: err.Error()}
+	}
+	return nil
+}
+
+// RenderFigures renders the crops of figures that Process found without rendering
+// (Options.Render false), on doc opened with image data: the second half of a build that
+// lays out whole documents cheaply and renders page ranges elsewhere. It returns the rendered
+// figures in input order and a reject for each one that could not be rendered. The result
+// equals what Process with Render gives for the same figures.
+func RenderFigures(ctx context.Context, doc *extract.Document, figs []Figure, dpi int) ([]Figure, []shards.Reject, error) {
+	if dpi <= 0 {
+		dpi = 200
+	}
+	crop := cropper{doc: doc, dpi: dpi}
+	var out []Figure
+	var rejects []shards.Reject
+	var page *extract.Page
+	for _, fig := range figs {
+		if err := ctx.Err(); err != nil {
+			return out, rejects, err
+		}
+		if page == nil || page.Number != fig.Page {
+			p, err := doc.Page(ctx, fig.Page)
+			if err != nil {
+				rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, Reason: reasonFor(err), Detail: err.Error()})
+				continue
+			}
+			page = p
+		}
+		if r := crop.crop(ctx, page, &fig); r != nil {
+			rejects = append(rejects, *r)
+			continue
+		}
+		out = append(out, fig)
+	}
 	return out, rejects, nil
 }
 

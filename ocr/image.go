@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"runtime"
 	"sync"
 	"unsafe"
@@ -275,6 +276,15 @@ func FromImage(src image.Image, dpi int) (*Image, error) {
 			row := g.Pix[g.PixOffset(b.Min.X, y):]
 			for x := 0; x < w; x++ {
 				buf = append(buf, row[4*x], row[4*x+1], row[4*x+2])
+			}
+		}
+	case *image.YCbCr:
+		buf = fmt.Appendf(make([]byte, 0, 3*w*h+32), "P6\n%d %d\n255\n", w, h)
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				yi, ci := g.YOffset(x, y), g.COffset(x, y)
+				r, gr, bl := color.YCbCrToRGB(g.Y[yi], g.Cb[ci], g.Cr[ci])
+				buf = append(buf, r, gr, bl)
 			}
 		}
 	default:

@@ -50,6 +50,9 @@ type Config struct {
 	OCR bool `yaml:"ocr"`
 	// OCRLanguages are the Tesseract languages, e.g. eng or eng+deu.
 	OCRLanguages string `yaml:"ocr_languages"`
+	// PagesPerRange is the most pages with figures (or scanned pages) one page-range work
+	// item renders; documents are laid out whole, then rendered and OCR'd in page ranges.
+	PagesPerRange int `yaml:"pages_per_range"`
 	// RenderDPI is the resolution figure regions are rendered at.
 	RenderDPI int `yaml:"render_dpi"`
 	// Progress is the interval between progress lines (0 disables them).
@@ -83,6 +86,7 @@ var Usage = map[string]string{
 	"figures_per_shard":       "target number of figures per shard",
 	"incremental":             "skip documents already in the latest committed version",
 	"render_dpi":              "resolution of rendered figure crops",
+	"pages_per_range":         "most figure or scanned pages one page-range work item renders",
 	"progress":                "interval between progress lines (0 disables)",
 	"s3_endpoint":             "S3 endpoint host:port or URL (default $AWS_ENDPOINT_URL_S3)",
 	"s3_region":               "S3 region (default $AWS_REGION)",
@@ -112,6 +116,7 @@ func DefaultConfig() Config {
 		FiguresPerShard: 1000,
 		Incremental:     true,
 		RenderDPI:       150,
+		PagesPerRange:   8,
 		Progress:        2 * time.Second,
 		Params:          quality.DefaultParams(),
 		Options:         quality.DefaultOptions(),
@@ -154,6 +159,9 @@ func (c Config) Validate() error {
 	}
 	if c.FiguresPerShard < 1 {
 		return fmt.Errorf("figures_per_shard %d: must be at least 1", c.FiguresPerShard)
+	}
+	if c.PagesPerRange < 1 {
+		return fmt.Errorf("pages_per_range %d: must be at least 1", c.PagesPerRange)
 	}
 	if c.RenderDPI < 36 || c.RenderDPI > 1200 {
 		return fmt.Errorf("render_dpi %d: want 36..1200", c.RenderDPI)

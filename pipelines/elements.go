@@ -23,13 +23,30 @@ type docItem struct {
 	Size   int64
 }
 
-// workItem is one unit of extraction: pages First..Last (1-based, inclusive; Last 0 means
-// "to the end") of a document.
+// workItem is one document to lay out: its text, fonts and drawings are read and its figures
+// found (cheap: no image data, no rendering), which turns it into page ranges.
 type workItem struct {
 	URI    string
 	SHA256 string
-	First  int
-	Last   int
+}
+
+// rangeItem is the expensive half of a document's work: rendering the figures laid out on
+// pages First..Last (1-based, inclusive) and running OCR on the scanned pages among them.
+// Figures are the records found by the layout step (JSON of shards.Figure, no image bytes).
+type rangeItem struct {
+	URI     string
+	SHA256  string
+	First   int
+	Last    int
+	Doc     shards.Doc
+	Figures [][]byte
+	Scanned []int
+}
+
+// rangeResult is what rendering one page range produced.
+type rangeResult struct {
+	Figures  int
+	PagesBad int
 }
 
 // figItem is one extracted figure: its record (JSON of shards.Figure, image bytes excluded),
@@ -63,7 +80,7 @@ type decision struct {
 	CaptionGroup string
 }
 
-// docResult is what processing a document produced (one per work item).
+// docResult is what laying out a document produced (one per work item).
 type docResult struct {
 	SHA256   string
 	URI      string
@@ -91,13 +108,14 @@ type shardResult struct {
 type commitPart struct {
 	Shard      *shardResult `json:",omitempty"`
 	Doc        *docResult   `json:",omitempty"`
+	Range      *rangeResult `json:",omitempty"`
 	Groups     [][]string   `json:",omitempty"` // near-duplicate caption groups
 	Skipped    int          `json:",omitempty"` // documents already committed
 	Duplicates int          `json:",omitempty"` // copies of a document under another URI
 }
 
 func init() {
-	for _, t := range []any{docRef{}, docItem{}, workItem{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, commitPart{}, shards.Reject{}} {
+	for _, t := range []any{docRef{}, docItem{}, workItem{}, rangeItem{}, rangeResult{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, commitPart{}, shards.Reject{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 }

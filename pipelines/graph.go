@@ -40,7 +40,9 @@ func commitMarker(_ []byte) []byte { return []byte(`{}`) }
 //
 //	inputs → match → Reshuffle → fingerprint ─┬→ CoGroupByKey(sha256) with the committed
 //	                                          │   documents → pick (skip done, drop copies)
-//	→ Reshuffle → extract + layout per work item → Reshuffle → filters → dedup (one global
+//	→ Reshuffle → extract + layout per document (text and drawings only: cheap) → page ranges
+//	→ Reshuffle → render figure crops + OCR scanned pages per page range → Reshuffle
+//	→ filters → dedup (one global
 //	decision over ids and hashes) → CoGroupByKey(id) join → shard key → GroupByKey → write
 //	shards; rejects → GroupByKey → write reject files; everything → GroupByKey(fixed key)
 //	→ commit (manifest, then LATEST).
@@ -56,7 +58,9 @@ func buildGraph(s beam.Scope, p plan) graph {
 	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{}, beam.CoGroupByKey(s, fps, done))
 	work = beam.Reshuffle(s.Scope("spread_work"), work)
 
-	figs, rejProcess, results := beam.ParDo3(s.Scope("extract_layout"), &processFn{S3: s3, DPI: cfg.RenderDPI, OCR: cfg.OCR, OCRLanguages: cfg.OCRLanguages}, work)
+	ranges, rejLayout, results := beam.ParDo3(s.Scope("extract_layout"), &layoutFn{S3: s3, OCR: cfg.OCR, PagesPerRange: cfg.PagesPerRange}, work)
+	ranges = beam.Reshuffle(s.Scope("spread_ranges"), ranges)
+	figs, rejRender, rangeResults := beam.ParDo3(s.Scope("render_ocr"), &renderFn{S3: s3, DPI: cfg.RenderDPI, OCRLanguages: cfg.OCRLanguages}, ranges)
 	figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 
@@ -69,14 +73,15 @@ func buildGraph(s beam.Scope, p plan) graph {
 	keyed := beam.ParDo(s.Scope("shard_key"), &figShardKeyFn{PerShard: cfg.FiguresPerShard}, kept, beam.SideInput{Input: nFigs})
 	figParts := beam.ParDo(s.Scope("write_shards"), &writeFiguresFn{sink: out, Version: p.version}, beam.GroupByKey(s, keyed))
 
-	rejects := beam.Flatten(s, rejIngest, rejPick, rejProcess, rejFilter, rejDedup)
+	rejects := beam.Flatten(s, rejIngest, rejPick, rejLayout, rejRender, rejFilter, rejDedup)
 	nRej := stats.Sum(s.Scope("count_rejects"), beam.ParDo(s, countReject, rejects))
 	rkeyed := beam.ParDo(s.Scope("reject_key"), &rejectShardKeyFn{PerShard: rejectsPerFile}, rejects, beam.SideInput{Input: nRej})
 	rejParts := beam.ParDo(s.Scope("write_rejects"), &writeRejectsFn{sink: out, Version: p.version}, beam.GroupByKey(s, rkeyed))
 
 	docParts := beam.ParDo(s, docResultPart, results)
+	rangeParts := beam.ParDo(s, rangeResultPart, rangeResults)
 	marker := beam.ParDo(s, commitMarker, beam.Impulse(s))
-	parts := beam.Flatten(s, figParts, rejParts, docParts, groups, pickParts, marker)
+	parts := beam.Flatten(s, figParts, rejParts, docParts, rangeParts, groups, pickParts, marker)
 	beam.ParDo0(s.Scope("commit"), &commitFn{sink: out, Version: p.version, PrevVersion: p.prevVersion, Created: p.created, RunInfo: p.runInfo},
 		beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 	return graph{work: work, figures: figs, kept: kept, rejects: rejects, results: results}

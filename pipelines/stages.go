@@ -60,7 +60,8 @@ func init() {
 	register.DoFn3x1[context.Context, string, func(docRef), error](&matchFn{})
 	register.DoFn4x0[context.Context, docRef, func(string, docItem), func(shards.Reject)](&fingerprintFn{})
 	register.DoFn7x0[context.Context, string, func(*docItem) bool, func(*bool) bool, func(workItem), func(shards.Reject), func([]byte)](&pickDocFn{})
-	register.DoFn5x1[context.Context, workItem, func(figItem), func(shards.Reject), func(docResult), error](&processFn{})
+	register.DoFn5x1[context.Context, workItem, func(rangeItem), func(shards.Reject), func(docResult), error](&layoutFn{})
+	register.DoFn5x1[context.Context, rangeItem, func(figItem), func(shards.Reject), func(rangeResult), error](&renderFn{})
 	register.DoFn5x0[context.Context, figItem, func(figItem), func(dedupItem), func(shards.Reject)](&filterFn{})
 	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
 	register.DoFn6x0[context.Context, string, func(*figItem) bool, func(*decision) bool, func(figItem), func(shards.Reject)](&joinFn{})
@@ -75,6 +76,8 @@ func init() {
 	register.Emitter1[figItem]()
 	register.Emitter1[dedupItem]()
 	register.Emitter1[docResult]()
+	register.Emitter1[rangeItem]()
+	register.Emitter1[rangeResult]()
 	register.Emitter1[[]byte]()
 	register.Iter1[docItem]()
 	register.Iter1[bool]()
@@ -163,33 +166,58 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 		mDocsDuplicate.Inc(ctx, 1)
 		reject(shards.Reject{Stage: "ingest", Kind: "document", URI: dup.URI, DocSHA: sha, Reason: "duplicate_document", Detail: "same sha256 as " + items[0].URI})
 	}
-	emit(workItem{URI: items[0].URI, SHA256: sha, First: 1, Last: 0})
+	emit(workItem{URI: items[0].URI, SHA256: sha})
 }
 
-// processFn extracts the figures of one work item: it reads the document on the worker,
-// runs extract + layout (and OCR on scanned pages when configured), and emits figure records
-// with their rendered images, rejects, and a per-document result.
-type processFn struct {
+// layoutFn lays one document out: it reads the document on the worker (without image data),
+// finds its figures with extract + layout, and cuts the pages that need rendering or OCR into
+// page ranges of at most PagesPerRange such pages. Pages without figures need no more work.
+type layoutFn struct {
+	S3            S3Settings `json:"s3"`
+	OCR           bool       `json:"ocr"`
+	PagesPerRange int        `json:"pages_per_range"`
+	stores        *stores
+}
+
+func (f *layoutFn) Setup()    { f.stores = newStores(f.S3) }
+func (f *layoutFn) Teardown() { f.stores.close() }
+
+func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult)) error {
+	res, err := layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange, emit, reject)
+	if err != nil {
+		return err
+	}
+	result(res)
+	return nil
+}
+
+// renderFn does the expensive half of a page range: it renders the figure crops (keeping the
+// native bytes of single embedded images) and finds the figures of scanned pages with OCR.
+type renderFn struct {
 	S3           S3Settings `json:"s3"`
 	DPI          int        `json:"dpi"`
-	OCR          bool       `json:"ocr"`
 	OCRLanguages string     `json:"ocr_languages"`
 	stores       *stores
 	scanned      *scannedPages
 }
 
-func (f *processFn) Setup() {
+func (f *renderFn) Setup() {
 	f.stores = newStores(f.S3)
-	if f.OCR {
-		f.scanned = newScannedPages(f.OCRLanguages, f.DPI)
-	}
+	f.scanned = newScannedPages(f.OCRLanguages, f.DPI)
 }
 
-func (f *processFn) Teardown() {
+func (f *renderFn) Teardown() {
 	f.stores.close()
-	if f.scanned != nil {
-		f.scanned.close()
+	f.scanned.close()
+}
+
+func (f *renderFn) ProcessElement(ctx context.Context, r rangeItem, emit func(figItem), reject func(shards.Reject), result func(rangeResult)) error {
+	res, err := renderRange(ctx, f.stores, r, f.DPI, f.scanned, emit, reject)
+	if err != nil {
+		return err
 	}
+	result(res)
+	return nil
 }
 
 // rejectReason maps an extract error to a reject reason.
@@ -205,56 +233,50 @@ func rejectReason(err error) string {
 	return "unreadable"
 }
 
-func (f *processFn) ProcessElement(ctx context.Context, w workItem, emit func(figItem), reject func(shards.Reject), result func(docResult)) error {
-	res, err := processDocument(ctx, f.stores, w, f.DPI, f.scanned, emit, reject)
+// openDocument reads a document on the worker, checks that it is still the fingerprinted one
+// and opens it. A failure is returned as the document's reject.
+func openDocument(ctx context.Context, st *stores, uri, sha string, opts ...extract.Option) (*extract.Document, *shards.Reject) {
+	data, err := st.readAll(ctx, uri)
 	if err != nil {
-		return err
+		return nil, &shards.Reject{Stage: "ingest", Kind: "document", URI: uri, DocSHA: sha, Reason: "unreadable", Detail: err.Error()}
 	}
-	result(res)
-	return nil
+	mBytesRead.Inc(ctx, int64(len(data)))
+	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != sha {
+		return nil, &shards.Reject{Stage: "ingest", Kind: "document", URI: uri, DocSHA: sha, Reason: "changed", Detail: "the file changed between fingerprinting and extraction"}
+	}
+	doc, err := extract.OpenBytes(data, opts...)
+	if err != nil {
+		return nil, &shards.Reject{Stage: "extract", Kind: "document", URI: uri, DocSHA: sha, Reason: rejectReason(err), Detail: err.Error()}
+	}
+	return doc, nil
 }
 
-// processDocument is the body of processFn, shared with the plain-loop benchmark.
-func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (docResult, error) {
+// layoutDocument is the body of layoutFn.
+func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRange int, emit func(rangeItem), reject func(shards.Reject)) (docResult, error) {
 	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
 	rej := func(r shards.Reject) {
 		mRejects.Inc(ctx, 1)
+		if r.DocSHA == "" {
+			r.DocSHA = w.SHA256
+		}
 		if r.Kind == "page" {
 			res.PagesBad++
 			mPagesRejected.Inc(ctx, 1)
 		}
 		reject(r)
 	}
-	data, err := st.readAll(ctx, w.URI)
-	if err != nil {
+	doc, r := openDocument(ctx, st, w.URI, w.SHA256, extract.WithoutImageData())
+	if r != nil {
 		res.Status = "rejected"
 		mDocsRejected.Inc(ctx, 1)
-		rej(shards.Reject{Stage: "ingest", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "unreadable", Detail: err.Error()})
-		return res, nil
-	}
-	mBytesRead.Inc(ctx, int64(len(data)))
-	if got := sha256.Sum256(data); hex.EncodeToString(got[:]) != w.SHA256 {
-		res.Status = "rejected"
-		mDocsRejected.Inc(ctx, 1)
-		rej(shards.Reject{Stage: "ingest", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "changed", Detail: "the file changed between fingerprinting and extraction"})
-		return res, nil
-	}
-	doc, err := extract.OpenBytes(data)
-	if err != nil {
-		res.Status = "rejected"
-		mDocsRejected.Inc(ctx, 1)
-		rej(shards.Reject{Stage: "extract", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: rejectReason(err), Detail: err.Error()})
+		rej(*r)
 		return res, nil
 	}
 	defer doc.Close()
 	res.Pages = doc.NumPages()
-	// Tables are always detected and emitted so that the table filter counts them.
-	opts := layout.Options{DPI: dpi, Render: true, Tables: true, URI: w.URI}
-	if sp != nil {
-		opts.Scanned = sp.figures
-	}
-	lr, err := layout.Process(ctx, doc, opts)
-	figs, rejects := lr.Figures, lr.Rejects
+	// Tables are always detected and emitted so that the table filter counts them. Scanned
+	// pages wait for the page-range step when OCR is on; without it layout rejects them.
+	lr, err := layout.Process(ctx, doc, layout.Options{Tables: true, URI: w.URI, DeferScanned: ocr})
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("%s: %w", w.URI, err)
@@ -263,18 +285,123 @@ func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *s
 		mDocsRejected.Inc(ctx, 1)
 		rej(shards.Reject{Stage: "layout", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "layout_failed", Detail: err.Error()})
 	}
-	for _, r := range rejects {
-		if r.DocSHA == "" {
-			r.DocSHA = w.SHA256
-		}
+	for _, r := range lr.Rejects {
 		rej(r)
 	}
 	mPagesDone.Inc(ctx, int64(res.Pages))
 	mDocsProcessed.Inc(ctx, 1)
-	for _, fg := range figs {
+	ranges, err := pageRanges(w, lr, perRange)
+	if err != nil {
+		return res, err
+	}
+	for _, r := range ranges {
+		emit(r)
+	}
+	return res, nil
+}
+
+// pageRanges cuts the pages of a laid-out document that need rendering (pages with figures)
+// or OCR (scanned pages) into ranges of at most perRange such pages, in page order.
+func pageRanges(w workItem, lr layout.Result, perRange int) ([]rangeItem, error) {
+	perRange = max(perRange, 1)
+	type pageWork struct {
+		figs    [][]byte
+		scanned bool
+	}
+	work := map[int]*pageWork{}
+	at := func(p int) *pageWork {
+		if work[p] == nil {
+			work[p] = &pageWork{}
+		}
+		return work[p]
+	}
+	for _, fg := range lr.Figures {
 		rec, err := json.Marshal(fg.Figure)
 		if err != nil {
-			return res, fmt.Errorf("%s page %d: figure %s: %w", w.URI, fg.Page, fg.ID, err)
+			return nil, fmt.Errorf("%s page %d: figure %s: %w", w.URI, fg.Page, fg.ID, err)
+		}
+		at(fg.Page).figs = append(at(fg.Page).figs, rec)
+	}
+	for _, p := range lr.Scanned {
+		at(p).scanned = true
+	}
+	pages := make([]int, 0, len(work))
+	for p := range work {
+		pages = append(pages, p)
+	}
+	slices.Sort(pages)
+	var out []rangeItem
+	for len(pages) > 0 {
+		n := min(perRange, len(pages))
+		r := rangeItem{URI: w.URI, SHA256: w.SHA256, First: pages[0], Last: pages[n-1], Doc: lr.Doc}
+		for _, p := range pages[:n] {
+			r.Figures = append(r.Figures, work[p].figs...)
+			if work[p].scanned {
+				r.Scanned = append(r.Scanned, p)
+			}
+		}
+		out = append(out, r)
+		pages = pages[n:]
+	}
+	return out, nil
+}
+
+// renderRange is the body of renderFn.
+func renderRange(ctx context.Context, st *stores, r rangeItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (rangeResult, error) {
+	var res rangeResult
+	rej := func(x shards.Reject) {
+		mRejects.Inc(ctx, 1)
+		if x.DocSHA == "" {
+			x.DocSHA = r.SHA256
+		}
+		if x.Kind == "page" {
+			res.PagesBad++
+			mPagesRejected.Inc(ctx, 1)
+		}
+		reject(x)
+	}
+	doc, x := openDocument(ctx, st, r.URI, r.SHA256)
+	if x != nil {
+		// The layout step read this document a moment ago: the whole range fails, page by page.
+		for _, p := range rangePages(r) {
+			rej(shards.Reject{Stage: x.Stage, Kind: "page", URI: r.URI, DocSHA: r.SHA256, Page: p, Reason: x.Reason, Detail: x.Detail})
+		}
+		return res, nil
+	}
+	defer doc.Close()
+	figs := make([]layout.Figure, 0, len(r.Figures))
+	for _, rec := range r.Figures {
+		var f layout.Figure
+		if err := json.Unmarshal(rec, &f.Figure); err != nil {
+			return res, fmt.Errorf("%s pages %d-%d: figure record: %w", r.URI, r.First, r.Last, err)
+		}
+		figs = append(figs, f)
+	}
+	rendered, rejects, err := layout.RenderFigures(ctx, doc, figs, dpi)
+	if err != nil {
+		return res, fmt.Errorf("%s pages %d-%d: %w", r.URI, r.First, r.Last, err)
+	}
+	for _, x := range rejects {
+		rej(x)
+	}
+	for _, p := range r.Scanned {
+		found, err := sp.figures(ctx, doc, p)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("%s page %d: %w", r.URI, p, err)
+			}
+			rej(shards.Reject{Stage: "ocr", Kind: "page", URI: r.URI, DocSHA: r.SHA256, Page: p, Reason: "ocr_failed", Detail: err.Error()})
+			continue
+		}
+		for _, f := range found {
+			f.Doc = r.Doc
+			rendered = append(rendered, layout.Figure{Figure: f})
+		}
+	}
+	for _, fg := range rendered {
+		rec, err := json.Marshal(fg.Figure)
+		if err != nil {
+			return res, fmt.Errorf("%s page %d: figure %s: %w", r.URI, fg.Page, fg.ID, err)
 		}
 		it := figItem{ID: fg.ID, Record: rec, Image: fg.ImageBytes}
 		if fg.Original != nil {
@@ -285,6 +412,27 @@ func processDocument(ctx context.Context, st *stores, w workItem, dpi int, sp *s
 		emit(it)
 	}
 	return res, nil
+}
+
+// rangePages lists the pages of a range that had work: figure pages and scanned pages.
+func rangePages(r rangeItem) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, rec := range r.Figures {
+		var f struct{ Page int }
+		if json.Unmarshal(rec, &f) == nil && !seen[f.Page] {
+			seen[f.Page] = true
+			out = append(out, f.Page)
+		}
+	}
+	for _, p := range r.Scanned {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // filterFn applies the quality filters and computes the perceptual hash of kept figures.

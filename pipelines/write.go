@@ -30,6 +30,7 @@ func init() {
 	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&commitFn{})
 	register.DoFn3x1[context.Context, []byte, func(dedupItem), error](&readIndexFn{})
 	register.Function1x1(docResultPart)
+	register.Function1x1(rangeResultPart)
 	register.Function1x1(countOne)
 	register.Function1x1(countReject)
 	register.Emitter2[int, figItem]()
@@ -42,6 +43,10 @@ func init() {
 func countOne(figItem) int             { return 1 }
 func countReject(shards.Reject) int    { return 1 }
 func docResultPart(d docResult) []byte { b, _ := json.Marshal(commitPart{Doc: &d}); return b }
+func rangeResultPart(r rangeResult) []byte {
+	b, _ := json.Marshal(commitPart{Range: &r})
+	return b
+}
 
 // numShards is how many shards n records make at perShard records each (at least one).
 func numShards(n, perShard int) int { return max(1, (n+perShard-1)/perShard) }
@@ -401,6 +406,9 @@ func buildManifest(version, created string, prev *shards.Manifest, parts func(*[
 			build.Pages += p.Doc.Pages
 			build.PagesRejected += p.Doc.PagesBad
 			build.FiguresFound += p.Doc.Figures
+		case p.Range != nil:
+			build.PagesRejected += p.Range.PagesBad
+			build.FiguresFound += p.Range.Figures
 		case p.Groups != nil:
 			groups = append(groups, p.Groups...)
 		default:

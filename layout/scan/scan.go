@@ -11,12 +11,14 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"log/slog"
 	"math"
 	"strconv"
@@ -84,7 +86,7 @@ func (s *Scanner) LoadPage(ctx context.Context, doc *extract.Document, n int) (*
 	}
 	if im, ok := pageImage(p); ok {
 		dpi := int(math.Round(float64(im.Width) / (im.BBox.Width() / 72)))
-		img, err := ocr.DecodeImage(im.Data, dpi)
+		img, err := decodeEmbedded(im, dpi)
 		if err == nil && img.Bounds().Dx() == im.Width && img.Bounds().Dy() == im.Height {
 			img.SetDPI(dpi)
 			return &PageImage{Image: img, Source: "embedded", Place: im.BBox, PageW: p.Width, PageH: p.Height}, nil
@@ -103,6 +105,22 @@ func (s *Scanner) LoadPage(ctx context.Context, doc *extract.Document, n int) (*
 		return nil, fmt.Errorf("page %d: %w", n, err)
 	}
 	return &PageImage{Image: img, Source: "rendered", Place: extract.Rect{X1: p.Width, Y1: p.Height}, PageW: p.Width, PageH: p.Height}, nil
+}
+
+// decodeEmbedded decodes a page image's native bytes for OCR with Leptonica, falling back to
+// Go's decoder for JPEG: a binary built without the extlib tag links go-fitz's bundled MuPDF
+// with its own libjpeg, whose symbols Leptonica then meets instead of the system libjpeg it
+// was built against, and Leptonica's JPEG reader fails ("Wrong JPEG library version").
+func decodeEmbedded(im extract.Image, dpi int) (*ocr.Image, error) {
+	img, err := ocr.DecodeImage(im.Data, dpi)
+	if err == nil || im.Format != "jpeg" {
+		return img, err
+	}
+	src, jerr := jpeg.Decode(bytes.NewReader(im.Data))
+	if jerr != nil {
+		return nil, fmt.Errorf("%w; image/jpeg: %v", err, jerr)
+	}
+	return ocr.FromImage(src, dpi)
 }
 
 // pageImage returns the one image that makes up the page, if its bytes can be used directly:
