@@ -23,6 +23,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/eosinlab/eosin/shards/storage"
 )
 
 // ChatMessage is one message of a chat-completions request. Content is a string or a list of
@@ -94,8 +96,11 @@ type ClientConfig struct {
 	BackoffBase, BackoffMax time.Duration
 	// MaxRetryAfter caps how long a Retry-After header may make a request wait (default 5 min).
 	MaxRetryAfter time.Duration
-	// CacheDir holds responses keyed by the request's hash; empty disables the cache.
+	// CacheDir holds responses keyed by the request's hash: a local directory or an
+	// s3://bucket/prefix location shared by many workers; empty disables the cache.
 	CacheDir string
+	// CacheS3 configures an s3:// cache location (zero fields come from the environment).
+	CacheS3 storage.S3Config
 	// Log receives retry and cache messages (default slog.Default()).
 	Log *slog.Logger
 }
@@ -141,11 +146,12 @@ type ClientStats struct {
 
 // Client sends chat-completions requests with bounded concurrency, retries and a cache.
 type Client struct {
-	cfg  ClientConfig
-	url  string
-	key  string
-	http *http.Client
-	sem  chan struct{}
+	cfg   ClientConfig
+	store storage.Store // the cache when it is an s3:// location (else files under CacheDir)
+	url   string
+	key   string
+	http  *http.Client
+	sem   chan struct{}
 
 	requests, cacheHits, attempts, retries, failures atomic.Int64
 
@@ -173,7 +179,14 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("generator: no base URL")
 	}
-	if cfg.CacheDir != "" {
+	var store storage.Store
+	if strings.HasPrefix(cfg.CacheDir, "s3://") {
+		st, err := storage.Open(context.Background(), cfg.CacheDir, cfg.CacheS3)
+		if err != nil {
+			return nil, fmt.Errorf("generator cache %s: %w", cfg.CacheDir, err)
+		}
+		store = st
+	} else if cfg.CacheDir != "" {
 		if err := os.MkdirAll(cfg.CacheDir, 0o755); err != nil {
 			return nil, fmt.Errorf("generator cache: %w", err)
 		}
@@ -186,12 +199,22 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	return &Client{
-		cfg:  cfg,
-		url:  strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions",
-		key:  os.Getenv(cfg.APIKeyEnv),
-		http: &http.Client{Transport: tr},
-		sem:  make(chan struct{}, cfg.Concurrency),
+		cfg:   cfg,
+		store: store,
+		url:   strings.TrimRight(cfg.BaseURL, "/") + "/chat/completions",
+		key:   os.Getenv(cfg.APIKeyEnv),
+		http:  &http.Client{Transport: tr},
+		sem:   make(chan struct{}, cfg.Concurrency),
 	}, nil
+}
+
+// Close releases the client's idle connections and its cache store.
+func (c *Client) Close() error {
+	c.http.CloseIdleConnections()
+	if c.store != nil {
+		return c.store.Close()
+	}
+	return nil
 }
 
 // Stats returns the client's counters.
@@ -239,14 +262,30 @@ func RequestKey(req *ChatRequest) (string, []byte, error) {
 // failures (429, 5xx, 408, timeouts, connection errors, malformed bodies) are retried with
 // jittered exponential backoff, honouring Retry-After; others fail at once.
 func (c *Client) Complete(ctx context.Context, req *ChatRequest) (*ChatResponse, error) {
+	resp, _, err := c.CompleteInfo(ctx, req)
+	return resp, err
+}
+
+// CallInfo tells how one request was answered.
+type CallInfo struct {
+	// Cached is set when the response came from the cache.
+	Cached bool
+	// Attempts is the number of HTTP attempts made (0 when cached).
+	Attempts int
+}
+
+// CompleteInfo is Complete, also telling how the request was answered.
+func (c *Client) CompleteInfo(ctx context.Context, req *ChatRequest) (*ChatResponse, CallInfo, error) {
+	var info CallInfo
 	c.requests.Add(1)
 	key, body, err := RequestKey(req)
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
-	if resp, ok := c.cacheGet(key); ok {
+	if resp, ok := c.cacheGet(ctx, key); ok {
 		c.cacheHits.Add(1)
-		return resp, nil
+		info.Cached = true
+		return resp, info, nil
 	}
 	var lastErr error
 	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {
@@ -256,17 +295,18 @@ func (c *Client) Complete(ctx context.Context, req *ChatRequest) (*ChatResponse,
 			c.cfg.Log.Debug("generator retry", "attempt", attempt+1, "wait", wait, "err", lastErr)
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, info, ctx.Err()
 			case <-time.After(wait):
 			}
 		}
+		info.Attempts++
 		resp, raw, err := c.attempt(ctx, body)
 		if err == nil {
-			c.cachePut(key, raw)
-			return resp, nil
+			c.cachePut(ctx, key, raw)
+			return resp, info, nil
 		}
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, info, ctx.Err()
 		}
 		lastErr = err
 		if !retryable(err) {
@@ -274,7 +314,7 @@ func (c *Client) Complete(ctx context.Context, req *ChatRequest) (*ChatResponse,
 		}
 	}
 	c.failures.Add(1)
-	return nil, lastErr
+	return nil, info, lastErr
 }
 
 func (c *Client) attempt(ctx context.Context, body []byte) (*ChatResponse, []byte, error) {
@@ -369,11 +409,23 @@ func (c *Client) cachePath(key string) string {
 	return filepath.Join(c.cfg.CacheDir, key[:2], key+".json")
 }
 
-func (c *Client) cacheGet(key string) (*ChatResponse, bool) {
-	if c.cfg.CacheDir == "" {
+// cacheKey is the object key of a cache entry in a store (the same layout as on disk).
+func cacheKey(key string) string { return key[:2] + "/" + key + ".json" }
+
+func (c *Client) cacheGet(ctx context.Context, key string) (*ChatResponse, bool) {
+	var raw []byte
+	var err error
+	switch {
+	case c.store != nil:
+		raw, err = storage.ReadAll(ctx, c.store, cacheKey(key))
+		if err != nil && !errors.Is(err, storage.ErrNotExist) {
+			c.cfg.Log.Warn("generator cache: read failed", "key", key, "err", err)
+		}
+	case c.cfg.CacheDir != "":
+		raw, err = os.ReadFile(c.cachePath(key))
+	default:
 		return nil, false
 	}
-	raw, err := os.ReadFile(c.cachePath(key))
 	if err != nil {
 		return nil, false
 	}
@@ -385,9 +437,15 @@ func (c *Client) cacheGet(key string) (*ChatResponse, bool) {
 	return &resp, true
 }
 
-// cachePut stores a response atomically (temporary file, then rename), so a crash never
-// leaves a half-written entry.
-func (c *Client) cachePut(key string, raw []byte) {
+// cachePut stores a response atomically (temporary file, then rename; one whole-object PUT
+// on S3), so a crash never leaves a half-written entry.
+func (c *Client) cachePut(ctx context.Context, key string, raw []byte) {
+	if c.store != nil {
+		if err := c.store.Put(ctx, cacheKey(key), raw); err != nil {
+			c.cfg.Log.Warn("generator cache: write failed", "key", key, "err", err)
+		}
+		return
+	}
 	if c.cfg.CacheDir == "" {
 		return
 	}

@@ -70,8 +70,33 @@ func Similarity(a, b *Signature) float64 {
 	return float64(eq) / mhSize
 }
 
+// MinHashBands is the number of LSH bands of a signature (each of MinHashRows rows).
+const (
+	MinHashBands = mhBands
+	MinHashRows  = mhRows
+)
+
+// BandKeys returns the LSH band keys of a signature: key b hashes rows b·R … b·R+R−1. Two
+// signatures are near-duplicate candidates when one of their keys (at the same band) agree.
+func (s *Signature) BandKeys() [mhBands]uint64 {
+	var keys [mhBands]uint64
+	for b := 0; b < mhBands; b++ {
+		h := uint64(1469598103934665603)
+		for r := 0; r < mhRows; r++ {
+			h = mix(h ^ s[b*mhRows+r])
+		}
+		keys[b] = h
+	}
+	return keys
+}
+
 // Dedup remembers signatures and reports near duplicates of earlier ones. It is not safe for
 // concurrent use.
+//
+// The rule: a text is a near duplicate when an earlier text (whether kept or itself a near
+// duplicate) shares an LSH band key with it and their estimated similarity is at least the
+// threshold. Over texts checked in id order this is exactly the rule of the Beam pipeline
+// (package cot/cotbeam): a sample is dropped when a sample with a smaller id is that similar.
 type Dedup struct {
 	threshold float64
 	sigs      []Signature
@@ -88,20 +113,17 @@ func NewDedup(threshold float64) *Dedup {
 	return d
 }
 
-// Check returns the id of an earlier near duplicate of text, or "" after remembering text
-// under id.
+// Check remembers text under id and returns the id of an earlier near duplicate of it ("" when
+// there is none).
 func (d *Dedup) Check(id, text string) string {
 	sig := MinHash(text)
-	var keys [mhBands]uint64
-	for b := 0; b < mhBands; b++ {
-		h := uint64(1469598103934665603)
-		for r := 0; r < mhRows; r++ {
-			h = mix(h ^ sig[b*mhRows+r])
-		}
-		keys[b] = h
-		for _, j := range d.bands[b][h] {
+	keys := sig.BandKeys()
+	dup := ""
+	for b := 0; b < mhBands && dup == ""; b++ {
+		for _, j := range d.bands[b][keys[b]] {
 			if Similarity(&sig, &d.sigs[j]) >= d.threshold {
-				return d.ids[j]
+				dup = d.ids[j]
+				break
 			}
 		}
 	}
@@ -111,5 +133,5 @@ func (d *Dedup) Check(id, text string) string {
 	for b, k := range keys {
 		d.bands[b][k] = append(d.bands[b][k], n)
 	}
-	return ""
+	return dup
 }

@@ -20,33 +20,61 @@ var TemplateNames = []string{"system", "mcq", "description", "reasoning", "conve
 
 // Templates renders the prompts.
 type Templates struct {
-	t map[string]*template.Template
+	t   map[string]*template.Template
+	src map[string]string
 }
 
 // LoadTemplates returns the built-in templates, with any file of the same name in dir (when
 // dir is not empty) replacing its built-in twin. `eosin cot --dump-templates DIR` writes the
 // built-ins out for editing.
 func LoadTemplates(dir string) (*Templates, error) {
-	ts := &Templates{t: map[string]*template.Template{}}
+	src := map[string]string{}
 	for _, name := range TemplateNames {
-		src, err := builtinTemplates.ReadFile("templates/" + name + ".tmpl")
+		b, err := builtinTemplates.ReadFile("templates/" + name + ".tmpl")
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
 		if dir != "" {
-			if b, err := os.ReadFile(filepath.Join(dir, name+".tmpl")); err == nil {
-				src = b
+			if e, err := os.ReadFile(filepath.Join(dir, name+".tmpl")); err == nil {
+				b = e
 			} else if !os.IsNotExist(err) {
 				return nil, fmt.Errorf("template %s: %w", name, err)
 			}
 		}
-		t, err := template.New(name).Option("missingkey=error").Parse(string(src))
+		src[name] = string(b)
+	}
+	return ParseTemplates(src)
+}
+
+// ParseTemplates returns the templates whose sources src holds (name → text); names missing
+// from src take the built-in. Templates travel to remote workers as sources.
+func ParseTemplates(src map[string]string) (*Templates, error) {
+	ts := &Templates{t: map[string]*template.Template{}, src: map[string]string{}}
+	for _, name := range TemplateNames {
+		text, ok := src[name]
+		if !ok {
+			b, err := builtinTemplates.ReadFile("templates/" + name + ".tmpl")
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			text = string(b)
+		}
+		t, err := template.New(name).Option("missingkey=error").Parse(text)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", name, err)
 		}
-		ts.t[name] = t
+		ts.t[name], ts.src[name] = t, text
 	}
 	return ts, nil
+}
+
+// Sources returns the template texts by name (for ParseTemplates on another machine).
+func (ts *Templates) Sources() map[string]string {
+	out := make(map[string]string, len(ts.src))
+	for k, v := range ts.src {
+		out[k] = v
+	}
+	return out
 }
 
 // DumpTemplates writes the built-in templates into dir.

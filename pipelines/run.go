@@ -3,36 +3,21 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/metricsx"
-	jobpb "github.com/apache/beam/sdks/v2/go/pkg/beam/model/jobmanagement_v1"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
+	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
-	// Runners and filesystems selectable with --runner.
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/s3"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/dataflow"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/flink"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/spark"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal"
 )
 
 // Summary is the outcome of a build.
@@ -54,14 +39,11 @@ type Summary struct {
 	Runner string
 }
 
-// runMu serialises builds in one process: Beam's job options are process-wide flags.
-var runMu sync.Mutex
-
 // Run builds (or extends) the dataset described by cfg. Progress lines go to progress (nil:
 // none). It returns after the commit step has run; Summary.Version is the new LATEST.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
-	runMu.Lock()
-	defer runMu.Unlock()
+	sess := beamrun.Begin()
+	defer sess.End()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -127,62 +109,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	if jobName == "" {
 		jobName = "eosin-build-" + strings.ToLower(p.version)
 	}
-	endpoint := cfg.Endpoint
-	envType := cfg.EnvironmentType
-	execRunner := runner
-	if runner == "prism" && endpoint == "" {
-		// In-process prism, on a job server we start ourselves so that progress can be read
-		// from it while the job runs.
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		jctx, stop := context.WithCancel(context.Background())
-		defer stop()
-		if _, err := prism.CreateJobServer(jctx, prism.Options{Port: port}); err != nil {
-			return nil, fmt.Errorf("start prism: %w", err)
-		}
-		endpoint = fmt.Sprintf("localhost:%d", port)
-		envType = "LOOPBACK"
-		execRunner = "universal"
-	}
-	opts := map[string]string{
-		"endpoint":           endpoint,
-		"environment_type":   envType,
-		"environment_config": cfg.EnvironmentConfig,
-		"worker_binary":      cfg.WorkerBinary,
-		"job_name":           jobName,
-	}
-	for k, v := range cfg.BeamOptions {
-		opts[k] = v
-	}
-	for k, v := range opts {
-		if err := flag.Set(k, v); err != nil {
-			return nil, fmt.Errorf("beam option %s: %w", k, err)
-		}
-	}
-	beam.Init()
-
-	slog.Info("corpus build", "version", p.version, "previous", p.prevVersion, "runner", runner, "endpoint", endpoint, "output", cfg.Output, "skip_documents", len(p.done))
-	start := time.Now()
-	pctx, stopProgress := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	if progress != nil && cfg.Progress > 0 && endpoint != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pollProgress(pctx, endpoint, jobName, cfg.Progress, start, progress)
-		}()
-	}
-	res, err := beam.Run(ctx, execRunner, pipe)
-	stopProgress()
-	wg.Wait()
+	slog.Info("corpus build", "version", p.version, "previous", p.prevVersion, "runner", runner, "endpoint", cfg.Endpoint, "output", cfg.Output, "skip_documents", len(p.done))
+	res, err := sess.Run(ctx, pipe, beamrun.Options{
+		Runner: cfg.Runner, Endpoint: cfg.Endpoint, EnvironmentType: cfg.EnvironmentType,
+		EnvironmentConfig: cfg.EnvironmentConfig, WorkerBinary: cfg.WorkerBinary, JobName: jobName,
+		BeamOptions: cfg.BeamOptions, Progress: cfg.Progress, ProgressOut: progress,
+		Namespace: metricNS, ProgressLine: progressLine,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s on %s: %w", p.version, runner, err)
 	}
-	sum := &Summary{Location: cfg.Output, Elapsed: time.Since(start), Runner: runner, Counters: map[string]int64{}}
-	if res != nil {
-		sum.Counters = counters(res.Metrics())
+	sum := &Summary{Location: cfg.Output, Elapsed: res.Elapsed, Runner: runner, Counters: map[string]int64{}}
+	if res.Counters != nil {
+		sum.Counters = res.Counters
 	}
 	rb, err := storage.ReadAll(ctx, st, reportKey(p.version))
 	if err != nil {
@@ -244,67 +183,8 @@ func newVersion(ctx context.Context, st storage.Store, now time.Time) (string, e
 	return v, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "localhost:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// counters sums the "eosin" counters over steps.
-func counters(r metrics.Results) map[string]int64 {
-	out := map[string]int64{}
-	for _, c := range r.AllMetrics().Counters() {
-		if c.Namespace() == metricNS {
-			out[c.Name()] += c.Result()
-		}
-	}
-	return out
-}
-
-// pollProgress prints a progress line every interval from the job's Beam metrics, read from
-// the job service.
-func pollProgress(ctx context.Context, endpoint, jobName string, every time.Duration, start time.Time, w io.Writer) {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		slog.Warn("progress: cannot reach the job service", "endpoint", endpoint, "err", err)
-		return
-	}
-	defer conn.Close()
-	cli := jobpb.NewJobServiceClient(conn)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	jobID := ""
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if jobID == "" {
-			jobs, err := cli.GetJobs(ctx, &jobpb.GetJobsRequest{})
-			if err != nil {
-				continue
-			}
-			for _, j := range jobs.GetJobInfo() {
-				if j.GetJobName() == jobName {
-					jobID = j.GetJobId()
-				}
-			}
-			if jobID == "" {
-				continue
-			}
-		}
-		resp, err := cli.GetJobMetrics(ctx, &jobpb.GetJobMetricsRequest{JobId: jobID})
-		if err != nil {
-			continue
-		}
-		c := counters(*metricsx.FromMonitoringInfos(nil, resp.GetMetrics().GetAttempted(), resp.GetMetrics().GetCommitted()))
-		fmt.Fprintln(w, progressLine(c, time.Since(start)))
-	}
-}
+// freePort returns a free TCP port on localhost.
+func freePort() (int, error) { return beamrun.FreePort() }
 
 // progressLine formats counters as one progress line with rate and ETA. The ETA counts
 // documents: found minus skipped, duplicate and finished ones remain.

@@ -13,8 +13,9 @@ import (
 	"github.com/eosinlab/eosin/shards/wds"
 )
 
-// mdsColumns are the MDS columns of each kind. Images use the "jpeg" encoding, whose decoder
-// (PIL's Image.open) sniffs the format, so PNG figures load as images too.
+// mdsColumns are the MDS columns of each kind, with the image column encoded as "jpeg". A
+// shard's image encoding is chosen when it is closed, from the images it holds (see
+// mdsImageEncoding).
 func mdsColumns(k Kind) []mds.Column {
 	if k == KindSample {
 		return []mds.Column{
@@ -32,6 +33,62 @@ func mdsColumns(k Kind) []mds.Column {
 		{Name: "image", Encoding: "jpeg"},
 		{Name: "record", Encoding: "json"},
 	}
+}
+
+// mdsImageColumn is the name of the MDS image column of a kind of record.
+func mdsImageColumn(k Kind) string {
+	if k == KindSample {
+		return "images"
+	}
+	return "image"
+}
+
+// Image kinds in an MDS shard, as bits of a set.
+const (
+	mdsJPEG uint8 = 1 << iota
+	mdsPNG
+	mdsOtherImage
+)
+
+// mdsImageKinds returns the kinds of the images in an encoded image column value (a file, or
+// for samples a list of files).
+func mdsImageKinds(k Kind, v []byte) uint8 {
+	items := [][]byte{v}
+	if k == KindSample {
+		var err error
+		if items, err = mds.DecodeList(v); err != nil {
+			return mdsOtherImage
+		}
+	}
+	var m uint8
+	for _, it := range items {
+		switch {
+		case len(it) == 0:
+		case isJPEG(it):
+			m |= mdsJPEG
+		case isPNG(it):
+			m |= mdsPNG
+		default:
+			m |= mdsOtherImage
+		}
+	}
+	return m
+}
+
+// mdsImageEncoding is the encoding of the image column of a shard whose images are of kinds
+// m: "png" ("list[png]") when every image is a PNG file, otherwise "jpeg" ("list[jpeg]"). MDS
+// encodings are per shard, so a shard holding both JPEG and PNG files cannot be labelled
+// exactly; it is labelled jpeg, which decodes PNG files as well (Streaming's jpeg and png
+// decoders are both PIL's Image.open, which sniffs the format).
+func mdsImageEncoding(k Kind, m uint8) string {
+	enc := "jpeg"
+	if m == mdsPNG {
+		enc = "png"
+	}
+	if k == KindSample {
+		return "list[" + enc + "]"
+	}
+	return enc
 }
 
 func (s *sink) addFigure(ctx context.Context, f *Figure) error {

@@ -65,9 +65,9 @@ func ParseFormats(s string) ([]Format, error) {
 // declared format.
 func imageExt(data []byte, declared string) string {
 	switch {
-	case bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}):
+	case isJPEG(data):
 		return "jpg"
-	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+	case isPNG(data):
 		return "png"
 	case bytes.HasPrefix(data, []byte("RIFF")) && len(data) > 12 && string(data[8:12]) == "WEBP":
 		return "webp"
@@ -81,6 +81,12 @@ func imageExt(data []byte, declared string) string {
 		return d
 	}
 }
+
+// isJPEG reports whether data starts like a JPEG file.
+func isJPEG(data []byte) bool { return bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff}) }
+
+// isPNG reports whether data starts with the PNG signature.
+func isPNG(data []byte) bool { return bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) }
 
 // isImageExt reports extensions that hold images in our WebDataset shards.
 func isImageExt(ext string) bool {

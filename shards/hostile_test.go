@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/eosinlab/eosin/shards/mds"
 )
 
 // hostileFixture writes a committed version with every format and returns its directory.
@@ -232,5 +234,60 @@ func TestHostileManifest(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "v1", ManifestName), []byte(`{"manifest_version": 1, "shards": [`), 0o644)
 	if _, err := Open(ctx, dir, ReadOptions{}); err == nil || !strings.Contains(err.Error(), "manifest") {
 		t.Fatalf("truncated manifest: %v", err)
+	}
+}
+
+// TestMDSImageLabelChecked: a png image column holding a JPEG file is refused by the reader
+// (an index that lies about its encodings); jpeg columns may hold PNG files (mixed shards).
+func TestMDSImageLabelChecked(t *testing.T) {
+	var jpg, png *Figure
+	for _, f := range realFigures(t, 40) {
+		switch {
+		case isJPEG(f.ImageBytes) && jpg == nil:
+			jpg = f
+		case isPNG(f.ImageBytes) && png == nil:
+			png = f
+		}
+	}
+	if jpg == nil || png == nil {
+		t.Fatal("test material lacks a JPEG or a PNG figure")
+	}
+	for _, c := range []struct {
+		name string
+		f    *Figure
+		enc  string
+		ok   bool
+	}{
+		{"png-in-png", png, "png", true}, {"jpeg-in-png", jpg, "png", false},
+		{"png-in-jpeg", png, "jpeg", true}, {"jpeg-in-jpeg", jpg, "jpeg", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := mds.NewConfig(mdsColumns(KindFigure), "", nil, 0)
+			if err == nil {
+				cfg, err = cfg.WithEncoding("image", c.enc)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := marshalRecord(c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sample, err := cfg.EncodeSample([][]byte{[]byte(c.f.Caption), []byte(c.f.ID), c.f.ImageBytes, rec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fromMDS(KindFigure, cfg, sample)
+			if c.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameRecord(t, c.f, got)
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "encoded png but image 0 is a jpg file") {
+				t.Fatalf("want a clear refusal, got %v", err)
+			}
+		})
 	}
 }

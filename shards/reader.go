@@ -457,7 +457,27 @@ func fromMDS(kind Kind, cfg *mds.Config, sample []byte) (*Record, error) {
 	} else if im := col("image"); len(im) > 0 {
 		imgs = [][]byte{im}
 	}
+	if err := checkMDSImageLabel(kind, cfg, imgs); err != nil {
+		return nil, fmt.Errorf("record %s: %w", rec.ID(), err)
+	}
 	return rec, attachImages(rec, imgs)
+}
+
+// checkMDSImageLabel refuses PNG-labelled image columns holding anything but PNG files (a
+// jpeg column may hold PNG files too: see mdsImageEncoding).
+func checkMDSImageLabel(kind Kind, cfg *mds.Config, imgs [][]byte) error {
+	name := mdsImageColumn(kind)
+	for _, c := range cfg.Columns {
+		if c.Name != name || (c.Encoding != "png" && c.Encoding != "list[png]") {
+			continue
+		}
+		for i, im := range imgs {
+			if !isPNG(im) {
+				return fmt.Errorf("MDS column %s is encoded %s but image %d is a %s file", name, c.Encoding, i, imageExt(im, "unknown"))
+			}
+		}
+	}
+	return nil
 }
 
 // CommittedDocuments returns the sha256 of every source document that the committed versions

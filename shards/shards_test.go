@@ -1,6 +1,7 @@
 package shards
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -226,4 +227,67 @@ func TestSplitRef(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+// TestWriterKeepsNoCallerBytes: once WriteFigure or WriteSample returns, the writer no longer
+// reads the record's byte slices, in every format, so a caller may reuse its read buffer (as
+// the benchmarks do). The test scribbles over every image after writing it.
+func TestWriterKeepsNoCallerBytes(t *testing.T) {
+	figs := realFigures(t, 8)
+	all := []Format{WebDataset, Parquet, MDS, JSONL}
+	ctx := context.Background()
+	for _, smp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "figures", true: "samples"}[smp], func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := Create(ctx, dir, WriteOptions{Version: "v1", Formats: all, MaxRecords: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []any
+			for _, f := range figs {
+				buf := bytes.Clone(f.ImageBytes)
+				if smp {
+					s := samplesFrom([]*Figure{f})[0]
+					s.Images[0].Bytes = buf
+					err = w.WriteSample(ctx, s)
+					want = append(want, samplesFrom([]*Figure{f})[0])
+				} else {
+					g := *f
+					g.ImageBytes = buf
+					err = w.WriteFigure(ctx, &g)
+					want = append(want, f)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range buf {
+					buf[i] = 0xAA
+				}
+			}
+			if _, err := w.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			d, err := Open(ctx, dir, ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			if rep, err := d.Verify(ctx); err != nil || rep.Err() != nil {
+				t.Fatalf("verify: %v %v", err, rep.Err())
+			}
+			for _, f := range all[:3] {
+				i := 0
+				for rec, err := range d.RecordsOf(ctx, f) {
+					if err != nil {
+						t.Fatalf("%s: %v", f, err)
+					}
+					sameRecord(t, want[i], rec)
+					i++
+				}
+				if i != len(want) {
+					t.Fatalf("%s: %d records", f, i)
+				}
+			}
+		})
+	}
 }

@@ -83,6 +83,8 @@ type Writer struct {
 	failed   error
 	done     bool
 
+	bufs *storage.BufferPool // shard buffers, reused from one shard (and writer) to the next
+
 	upWG   sync.WaitGroup
 	upSem  chan struct{}
 	upMu   sync.Mutex
@@ -152,6 +154,11 @@ func CreateIn(ctx context.Context, store storage.Store, opts WriteOptions) (*Wri
 		ids: map[string]struct{}{}, docs: map[string]struct{}{}, stats: map[string]any{},
 		upSem: make(chan struct{}, opts.Uploads),
 	}
+	if p, ok := store.(interface{ Buffers() *storage.BufferPool }); ok {
+		w.bufs = p.Buffers()
+	} else {
+		w.bufs = storage.NewBufferPool(8)
+	}
 	for _, f := range opts.Formats {
 		if !knownFormat(f) {
 			return nil, fmt.Errorf("unknown format %q", f)
@@ -173,7 +180,8 @@ func knownFormat(f Format) bool {
 // Version is the name of the version being written.
 func (w *Writer) Version() string { return w.version }
 
-// WriteFigure adds a figure; its ImageBytes go into the shards.
+// WriteFigure adds a figure; its ImageBytes go into the shards. The writer keeps no reference
+// to f or its byte slices after WriteFigure returns: the caller may reuse them.
 func (w *Writer) WriteFigure(ctx context.Context, f *Figure) error {
 	if f == nil {
 		return errors.New("nil figure")
@@ -181,7 +189,8 @@ func (w *Writer) WriteFigure(ctx context.Context, f *Figure) error {
 	return w.write(ctx, KindFigure, f.ID, f.Doc.SHA256, func(s *sink) error { return s.addFigure(ctx, f) })
 }
 
-// WriteSample adds a sample; the Bytes of its Images go into the shards.
+// WriteSample adds a sample; the Bytes of its Images go into the shards. As with WriteFigure,
+// the caller may reuse the sample's byte slices once WriteSample returns.
 func (w *Writer) WriteSample(ctx context.Context, s *Sample) error {
 	if s == nil {
 		return errors.New("nil sample")
@@ -423,7 +432,8 @@ type sink struct {
 	next   int
 	cur    *openShard
 
-	mdsCfg     *mds.Config
+	mdsCfg     *mds.Config            // the columns as encoded (image column "jpeg")
+	mdsCfgs    map[string]*mds.Config // by image encoding, for the shards' configs
 	mdsEntries []mds.Entry
 	sizes      wds.Sizes
 	wids       []wds.WidsShard
@@ -443,6 +453,8 @@ type openShard struct {
 	pqs  *pq.Writer[pq.SampleRow]
 	pqf  *pq.Writer[pq.FigureRow]
 	mdsb *mds.Builder
+
+	mdsImages uint8 // kinds of images in the MDS shard (mdsJPEG, mdsPNG, mdsOtherImage)
 }
 
 func (s *sink) dir() string {
@@ -486,7 +498,7 @@ func (s *sink) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sh := &openShard{name: name, obj: obj, hw: newHashWriter(obj, s.format == WebDataset)}
+	sh := &openShard{name: name, obj: obj, hw: newHashWriterPool(obj, s.format == WebDataset, s.w.bufs)}
 	switch s.format {
 	case WebDataset:
 		var dst io.Writer = sh.hw
@@ -568,7 +580,9 @@ func (s *sink) add(ctx context.Context, rec any, wdsSample *wds.Sample, mdsValue
 			err = sh.pqf.Write(r)
 		}
 	case MDS:
-		err = sh.mdsb.Add(mdsSample)
+		if err = sh.mdsb.Add(mdsSample); err == nil {
+			sh.mdsImages |= s.mdsImageKinds(mdsValues)
+		}
 	case JSONL:
 		var dst io.Writer = sh.buf
 		if sh.zst != nil {
@@ -595,6 +609,35 @@ func (s *sink) mdsConfigEncode(values [][]byte) ([]byte, error) {
 	return s.mdsCfg.EncodeSample(values)
 }
 
+// mdsImageKinds returns the kinds of images in a record's MDS column values.
+func (s *sink) mdsImageKinds(values [][]byte) uint8 {
+	name := mdsImageColumn(s.w.kind)
+	for i, c := range s.mdsCfg.Columns {
+		if c.Name == name && i < len(values) {
+			return mdsImageKinds(s.w.kind, values[i])
+		}
+	}
+	return 0
+}
+
+// mdsShardConfig is the configuration of a shard holding images of kinds m: the image column
+// encoded as mdsImageEncoding says.
+func (s *sink) mdsShardConfig(m uint8) (*mds.Config, error) {
+	enc := mdsImageEncoding(s.w.kind, m)
+	if c := s.mdsCfgs[enc]; c != nil {
+		return c, nil
+	}
+	c, err := s.mdsCfg.WithEncoding(mdsImageColumn(s.w.kind), enc)
+	if err != nil {
+		return nil, err
+	}
+	if s.mdsCfgs == nil {
+		s.mdsCfgs = map[string]*mds.Config{}
+	}
+	s.mdsCfgs[enc] = c
+	return c, nil
+}
+
 // close finishes the current shard and hands it to the uploader.
 func (s *sink) close(ctx context.Context) error {
 	sh := s.cur
@@ -616,19 +659,26 @@ func (s *sink) close(ctx context.Context) error {
 			}
 			return sh.pqf.Close()
 		case MDS:
-			raw := sh.mdsb.Bytes()
-			rawHashes, err := mds.Hashes(raw, s.mdsCfg.Hashes)
+			cfg, err := s.mdsShardConfig(sh.mdsImages)
 			if err != nil {
 				return err
 			}
-			entry := mds.Entry{Config: s.mdsCfg, Samples: sh.mdsb.Len(),
+			if err := sh.mdsb.SetConfig(cfg); err != nil {
+				return err
+			}
+			raw := sh.mdsb.Bytes()
+			rawHashes, err := mds.Hashes(raw, cfg.Hashes)
+			if err != nil {
+				return err
+			}
+			entry := mds.Entry{Config: cfg, Samples: sh.mdsb.Len(),
 				RawData: mds.FileInfo{Basename: strings.TrimSuffix(sh.name, ".zstd"), Bytes: int64(len(raw)), Hashes: rawHashes}}
 			data := raw
-			if s.mdsCfg.Compression != "" {
-				if data, err = mds.Compress(raw, s.mdsCfg.Compression); err != nil {
+			if cfg.Compression != "" {
+				if data, err = mds.Compress(raw, cfg.Compression); err != nil {
 					return err
 				}
-				zh, err := mds.Hashes(data, s.mdsCfg.Hashes)
+				zh, err := mds.Hashes(data, cfg.Hashes)
 				if err != nil {
 					return err
 				}

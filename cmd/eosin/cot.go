@@ -2,7 +2,9 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"text/tabwriter"
@@ -13,6 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eosinlab/eosin/cot"
+	"github.com/eosinlab/eosin/cot/cotbeam"
+	"github.com/eosinlab/eosin/internal/beamrun"
+	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -23,8 +28,11 @@ func newCoTCmd() *cobra.Command {
 		cacheDir, apiKeyEnv, templatesDir, dumpTemplates, rewardConfig, rewardPreset string
 		temperature, topP, minSupport, minReward, dedup                              float64
 		maxTokens, concurrency, attempts, workers, agreement, options, turns         int
-		timeout                                                                      time.Duration
+		timeout, progress                                                            time.Duration
 		judge                                                                        bool
+		perShard                                                                     int
+		beamOpts                                                                     beamrun.Options
+		s3                                                                           cotbeam.S3Settings
 	)
 	cmd := &cobra.Command{
 		Use:   "cot --pairs PREFIX[@VERSION] --generator URL --model NAME --out PREFIX",
@@ -45,9 +53,21 @@ reject with its reason.
 directory of 'eosin extract' (figures.jsonl + images/). Output: SFT samples (messages with the
 <think>…</think><answer>…</answer> assistant turn) in PREFIX/sft and RL samples (problem,
 options, answer, image) in PREFIX/rl, committed versions written through shards (--formats);
-or, with --out-dir, plain JSONL files. Responses are cached on disk by request hash
-(--cache), so a rerun after a crash or with more tasks pays nothing twice. The API key comes
-from the environment variable named by --api-key-env.
+or, with --out-dir, plain JSONL files. Responses are cached by request hash (--cache: a
+directory or s3://bucket/prefix), so a rerun after a crash or with more tasks pays nothing
+twice. The API key comes from the environment variable named by --api-key-env.
+
+With --out it runs as an Apache Beam pipeline, on the runners of 'eosin build': prism in this
+process by default (nothing to install); --runner=universal --endpoint=HOST:PORT
+--environment_type=LOOPBACK|EXTERNAL|PROCESS|DOCKER for a portable job server (Flink, Spark,
+a standalone prism); --runner=dataflow for Google Cloud Dataflow (--project, --region,
+--temp_location, ... pass through to Beam). Figures are spread over the workers; each keeps
+--workers figures in flight, and its requests share one client of --concurrency connections
+per worker process. Remote workers need a cache they can all reach: --cache s3://bucket/prefix.
+Near duplicates are removed across the whole dataset: a sample is dropped when a sample with a
+smaller id has question+answer MinHash similarity of at least --dedup. Many workers write the
+shards; one step commits both versions (manifest, then LATEST). --out-dir runs the local driver
+in this process instead (no Beam; near duplicates are judged in input order).
 
 Templates are text/template files; --dump-templates DIR writes the built-ins for editing and
 --templates DIR uses the edited ones. Every flag can also be set in --config (YAML, the flag
@@ -55,6 +75,9 @@ names as keys).`,
 		Example: `  eosin cot --pairs s3://corpus/figures --generator http://gpu:8000/v1 --model Qwen/Qwen2.5-VL-72B-Instruct \
       --out s3://corpus/cot --tasks mcq:medium:2,reasoning:long,description:short --concurrency 64
   eosin cot --pairs out/extract --generator http://localhost:11434/v1 --model qwen2.5vl --out-dir out/cot
+  eosin cot --pairs s3://corpus/figures --generator http://gpu:8000/v1 --model M --out s3://corpus/cot \
+      --cache s3://corpus/cot-cache --runner=universal --endpoint=flink-jobserver:8099 \
+      --environment_type=EXTERNAL --environment_config=localhost:50000 --worker_binary=./eosin-linux
   eosin cot --dump-templates my-templates`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -92,6 +115,10 @@ names as keys).`,
 			if err != nil {
 				return err
 			}
+			rcfg, err := rewardConfigOf(rewardConfig, rewardPreset)
+			if err != nil {
+				return err
+			}
 			if cacheDir == "" {
 				base, err := os.UserCacheDir()
 				if err != nil {
@@ -99,48 +126,52 @@ names as keys).`,
 				}
 				cacheDir = filepath.Join(base, "eosin", "cot")
 			}
+			if workers <= 0 {
+				workers = 2 * concurrency
+			}
+			ctx := cmd.Context()
+			if out != "" {
+				fs, err := shards.ParseFormats(formats)
+				if err != nil {
+					return fmt.Errorf("--formats: %w", err)
+				}
+				beamOpts.Progress, beamOpts.ProgressOut = progress, cmd.ErrOrStderr()
+				sum, err := cotbeam.Run(ctx, cotbeam.Config{Pairs: pairs, Out: out, Version: version, Formats: fs,
+					SamplesPerShard: perShard, Batch: workers, DedupThreshold: dedup, S3: s3, Beam: beamOpts,
+					Gen: cotbeam.GenConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency, Timeout: timeout,
+						MaxAttempts: attempts, Cache: cacheDir, Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
+						MaxTokens: maxTokens, Options: options, Turns: turns, Judge: judge, Agreement: agreement,
+						MinSupport: minSupport, MinReward: minReward, Reward: rcfg, Templates: tpl.Sources()}}, cmd.ErrOrStderr())
+				if err != nil {
+					return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
+				}
+				printCoTBeamSummary(cmd.ErrOrStderr(), out, sum)
+				return nil
+			}
 			client, err := cot.NewClient(cot.ClientConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency,
-				Timeout: timeout, MaxAttempts: attempts, CacheDir: cacheDir})
+				Timeout: timeout, MaxAttempts: attempts, CacheDir: cacheDir, CacheS3: s3.Config()})
 			if err != nil {
 				return err
 			}
+			defer client.Close()
 			p, err := cot.NewPipeline(client, cot.Config{Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
 				MaxTokens: maxTokens, Options: options, Turns: turns, Judge: judge, Agreement: agreement,
 				MinSupport: minSupport, Scorer: scorer, MinReward: minReward, Templates: tpl})
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			src, total, closeSrc, err := cot.OpenFigures(ctx, pairs, shards.ReadOptions{})
+			src, total, closeSrc, err := cot.OpenFigures(ctx, pairs, shards.ReadOptions{S3: s3.Config()})
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
-			var sink cot.Sink
-			var abort func()
-			if outDir != "" {
-				s, err := cot.NewDirSink(outDir)
-				if err != nil {
-					return err
-				}
-				sink, abort = s, s.Abort
-			} else {
-				fs, err := shards.ParseFormats(formats)
-				if err != nil {
-					return fmt.Errorf("--formats: %w", err)
-				}
-				s, err := cot.NewShardsSink(ctx, out, shards.WriteOptions{Formats: fs, Version: version})
-				if err != nil {
-					return err
-				}
-				sink, abort = s, s.Abort
-			}
-			if workers <= 0 {
-				workers = 2 * concurrency
+			sink, err := cot.NewDirSink(outDir)
+			if err != nil {
+				return err
 			}
 			sum, err := cot.Run(ctx, p, src, sink, cot.RunConfig{Workers: workers, DedupThreshold: dedup, Total: total})
 			if err != nil {
-				abort()
+				sink.Abort()
 				if sum != nil {
 					printCoTSummary(cmd, sum)
 				}
@@ -159,6 +190,7 @@ names as keys).`,
 	f.StringVar(&outDir, "out-dir", "", "write plain JSONL (sft.jsonl, rl.jsonl, rejects.jsonl, images/) instead of --out")
 	f.StringVar(&formats, "formats", "webdataset,parquet", "shard formats for --out: webdataset, parquet, mds, jsonl")
 	f.StringVar(&version, "version", "", "version name for --out (default: UTC time)")
+	f.IntVar(&perShard, "samples-per-shard", 1000, "target samples per shard for --out")
 	f.StringVar(&tasks, "tasks", "mcq:medium:2,reasoning:medium,description:medium,conversation:medium", "TASK[:LENGTH[:N]] list; tasks mcq, description, reasoning, conversation; lengths short, medium, long")
 	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature")
 	f.Float64Var(&topP, "top-p", 0, "top_p (0: server default)")
@@ -166,10 +198,10 @@ names as keys).`,
 	f.IntVar(&options, "options", 4, "options per multiple-choice question")
 	f.IntVar(&turns, "turns", 3, "turns per conversation")
 	f.IntVar(&concurrency, "concurrency", 16, "requests in flight")
-	f.IntVar(&workers, "workers", 0, "figures processed at once (default 2 × concurrency)")
+	f.IntVar(&workers, "workers", 0, "figures in flight at once, per Beam bundle with --out (default 2 × concurrency)")
 	f.DurationVar(&timeout, "timeout", 2*time.Minute, "timeout of one request attempt")
 	f.IntVar(&attempts, "attempts", 6, "attempts per request (429, 5xx, timeouts and broken replies are retried with jittered backoff, honouring Retry-After)")
-	f.StringVar(&cacheDir, "cache", "", "response cache directory (default: the user cache dir /eosin/cot)")
+	f.StringVar(&cacheDir, "cache", "", "response cache: a directory or s3://bucket/prefix (default: the user cache dir /eosin/cot)")
 	f.StringVar(&apiKeyEnv, "api-key-env", "OPENAI_API_KEY", "environment variable holding the API key")
 	f.BoolVar(&judge, "judge", true, "ask the model whether each answer is supported by the caption")
 	f.IntVar(&agreement, "agreement", 3, "k fresh answers per mcq/reasoning question; the majority must agree (0: off)")
@@ -180,7 +212,66 @@ names as keys).`,
 	f.Float64Var(&dedup, "dedup", 0.8, "MinHash similarity of question+answer above which a sample is a near duplicate (negative: off)")
 	f.StringVar(&templatesDir, "templates", "", "directory of edited prompt templates (missing files: built-ins)")
 	f.StringVar(&dumpTemplates, "dump-templates", "", "write the built-in templates to this directory and exit")
+	// The runner flags of `eosin build` (same names), for --out.
+	f.StringVar(&beamOpts.Runner, "runner", "", "Beam runner for --out: prism (in-process, default), universal, flink, spark, dataflow")
+	f.StringVar(&beamOpts.Endpoint, "endpoint", "", "job server HOST:PORT for universal/flink (e.g. localhost:8099)")
+	f.StringVar(&beamOpts.EnvironmentType, "environment_type", "", "worker environment for portable runners: LOOPBACK, EXTERNAL, PROCESS, DOCKER")
+	f.StringVar(&beamOpts.EnvironmentConfig, "environment_config", "", "environment config: worker pool address (EXTERNAL), process JSON, or container image")
+	f.StringVar(&beamOpts.WorkerBinary, "worker_binary", "", "prebuilt linux worker binary (this program) for remote workers")
+	f.StringVar(&beamOpts.JobName, "job_name", "", "job name on the runner (default eosin-cot-<version>)")
+	f.StringToStringVar(&beamOpts.BeamOptions, "beam_options", nil, "further Beam options as key=value (e.g. project=P,region=R,temp_location=gs://…)")
+	f.DurationVar(&progress, "progress", 5*time.Second, "interval between progress lines with --out (0 disables)")
+	f.StringVar(&s3.Endpoint, "s3_endpoint", "", "S3 endpoint host:port or URL (default $AWS_ENDPOINT_URL_S3)")
+	f.StringVar(&s3.Region, "s3_region", "", "S3 region (default $AWS_REGION)")
+	f.BoolVar(&s3.Insecure, "s3_insecure", false, "plain HTTP to a bare host:port S3 endpoint")
+	f.StringVar(&s3.CABundle, "s3_ca_bundle", "", "PEM file of extra CAs for the S3 endpoint (default $AWS_CA_BUNDLE)")
+	// Every other Beam pipeline option (Dataflow's --project, --region, …) is accepted and
+	// passed to Beam; they are hidden to keep the help readable.
+	own := map[string]bool{}
+	f.VisitAll(func(fl *pflag.Flag) { own[fl.Name] = true })
+	f.AddGoFlagSet(flag.CommandLine)
+	f.VisitAll(func(fl *pflag.Flag) {
+		if !own[fl.Name] {
+			fl.Hidden = true
+		}
+	})
 	return cmd
+}
+
+// rewardConfigOf is the reward configuration of --reward-config and --reward-preset (the one
+// rewardScorer builds), to travel to Beam workers.
+func rewardConfigOf(cfgPath, preset string) (reward.Config, error) {
+	var cfg reward.Config
+	if cfgPath != "" {
+		c, err := reward.LoadConfig(cfgPath)
+		if err != nil {
+			return cfg, err
+		}
+		cfg = c
+	}
+	if preset != "" {
+		cfg.Preset = preset
+	}
+	return cfg, nil
+}
+
+// printCoTBeamSummary writes the summary of a Beam run.
+func printCoTBeamSummary(out io.Writer, prefix string, s *cotbeam.Summary) {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "figures\t%d\n", s.Figures)
+	fmt.Fprintf(w, "samples requested\t%d\n", s.Requested)
+	fmt.Fprintf(w, "SFT samples\t%d\n", s.SFT)
+	fmt.Fprintf(w, "RL samples\t%d\n", s.RL)
+	fmt.Fprintf(w, "rejects\t%d\n", s.Rejects)
+	sum := cot.Summary{Reasons: s.Reasons}
+	for _, r := range sum.TopReasons() {
+		fmt.Fprintf(w, "  %s\t%d\n", r, s.Reasons[r])
+	}
+	c := s.Client
+	fmt.Fprintf(w, "requests\t%d (%d cached, %d HTTP attempts, %d failed)\n", c.Requests, c.CacheHits, c.Attempts, c.Failures)
+	fmt.Fprintf(w, "elapsed\t%v on %s\n", s.Elapsed.Round(time.Second), s.Runner)
+	w.Flush()
+	fmt.Fprintf(out, "\ndatasets: %s/sft@%s and %s/rl@%s (LATEST → %s)\n", prefix, s.Version, prefix, s.Version, s.Version)
 }
 
 // applyFlagConfig sets every flag named by a key of the YAML file that was not given on the

@@ -238,6 +238,48 @@ func NewBuilder(cfg *Config) *Builder {
 // Len is the number of samples added.
 func (b *Builder) Len() int { return len(b.samples) }
 
+// Config is the configuration the shard is written with.
+func (b *Builder) Config() *Config { return b.cfg }
+
+// SetConfig changes the configuration written into the shard (e.g. the encoding of an image
+// column, chosen once the shard's images are known). The columns must have the same names and
+// sizes, so that the samples added stay valid; the shard must still fit the size limit.
+func (b *Builder) SetConfig(cfg *Config) error {
+	if len(cfg.Columns) != len(b.cfg.Columns) {
+		return fmt.Errorf("mds: new config has %d columns, the shard %d", len(cfg.Columns), len(b.cfg.Columns))
+	}
+	for i, c := range cfg.Columns {
+		o := b.cfg.Columns[i]
+		na, fa := fixedSizes[c.Encoding]
+		nb, fb := fixedSizes[o.Encoding]
+		if c.Name != o.Name || fa != fb || na != nb {
+			return fmt.Errorf("mds: new config changes column %s (%s) to %s (%s)", o.Name, o.Encoding, c.Name, c.Encoding)
+		}
+	}
+	j := cfg.JSON()
+	size := b.size - int64(len(b.cfgJSON)) + int64(len(j))
+	if size > cfg.SizeLimit {
+		return fmt.Errorf("mds: shard of %d bytes exceeds the size limit %d", size, cfg.SizeLimit)
+	}
+	b.cfg, b.cfgJSON, b.size = cfg, j, size
+	return nil
+}
+
+// WithEncoding returns a copy of c with column name encoded as enc.
+func (c *Config) WithEncoding(name, enc string) (*Config, error) {
+	cols := append([]Column(nil), c.Columns...)
+	found := false
+	for i := range cols {
+		if cols[i].Name == name {
+			cols[i].Encoding, found = enc, true
+		}
+	}
+	if !found {
+		return nil, fmt.Errorf("mds: no column %s", name)
+	}
+	return NewConfig(cols, c.Compression, c.Hashes, c.SizeLimit)
+}
+
 // Fits reports whether an encoded sample of n bytes fits under the size limit.
 func (b *Builder) Fits(n int) bool { return b.size+int64(n)+4 <= b.cfg.SizeLimit }
 

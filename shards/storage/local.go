@@ -20,7 +20,11 @@ import (
 type Local struct {
 	dir  string
 	root *os.Root
+	bufs *BufferPool
 }
+
+// Buffers is the store's pool of write buffers, shared by the callers that fill them.
+func (l *Local) Buffers() *BufferPool { return l.bufs }
 
 // OpenLocal opens (creating it if needed) a directory as a Store.
 func OpenLocal(dir string) (*Local, error) {
@@ -31,7 +35,7 @@ func OpenLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dataset directory: %w", err)
 	}
-	return &Local{dir: dir, root: root}, nil
+	return &Local{dir: dir, root: root, bufs: NewBufferPool(16)}, nil
 }
 
 // String returns the directory.
@@ -81,14 +85,25 @@ type localWriter struct {
 	key, name, tmp string
 	f              *os.File
 	done           bool
+	written        int64 // bytes written
+	flushed        int64 // bytes whose writeback has been started
 }
+
+// writebackEvery is how many written bytes start their writeback to disk: the disk works while
+// the object is still being written, and Commit's fsync waits only for the tail.
+const writebackEvery = 8 << 20
 
 func (w *localWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
+	w.written += int64(n)
 	if err != nil {
-		err = fmt.Errorf("write %s: %w", w.key, err)
+		return n, fmt.Errorf("write %s: %w", w.key, err)
 	}
-	return n, err
+	if w.written-w.flushed >= writebackEvery {
+		startWriteback(w.f, w.flushed, w.written-w.flushed)
+		w.flushed = w.written
+	}
+	return n, nil
 }
 
 func (w *localWriter) Commit(ctx context.Context) error {

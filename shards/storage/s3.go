@@ -81,7 +81,11 @@ type S3 struct {
 	bucket string
 	prefix string
 	cfg    S3Config
+	bufs   *BufferPool
 }
+
+// Buffers is the store's pool of PartSize buffers, shared by its writers and their callers.
+func (s *S3) Buffers() *BufferPool { return s.bufs }
 
 // OpenS3 connects to a bucket. It does not create the bucket; it checks that it exists.
 func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, error) {
@@ -90,7 +94,9 @@ func OpenS3(ctx context.Context, bucket, prefix string, cfg S3Config) (*S3, erro
 	if err != nil {
 		return nil, err
 	}
-	s := &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), cfg: cfg}
+	// enough idle parts for a writer's uploads in flight plus the blocks its caller fills
+	s := &S3{client: client, bucket: bucket, prefix: strings.Trim(prefix, "/"), cfg: cfg,
+		bufs: NewBufferPool(int(cfg.Threads) + 4)}
 	ok, err := client.BucketExists(ctx, bucket)
 	if err != nil {
 		return nil, fmt.Errorf("S3 bucket %s at %s: %w", bucket, client.EndpointURL().Host, err)
@@ -223,6 +229,7 @@ func isNotFound(err error) bool {
 // memory; a small object goes up with one PUT at Commit, a larger one as a multipart upload
 // whose parts are sent in the background (Threads at a time) while writing continues. The
 // object becomes visible only when Commit completes the upload; Abort (or a failure) aborts it.
+// The Writer is also a BlockWriter: whole PartSize blocks go up as parts without a copy.
 func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 	k, err := s.objectKey(key)
 	if err != nil {
@@ -230,8 +237,7 @@ func (s *S3) Create(ctx context.Context, key string) (Writer, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	w := &s3Writer{s: s, key: key, objKey: k, ctx: ctx, cancel: cancel,
-		free: make(chan []byte, s.cfg.Threads+1), sem: make(chan struct{}, s.cfg.Threads)}
-	w.buf = w.getBuf()
+		sem: make(chan struct{}, s.cfg.Threads)}
 	return w, nil
 }
 
@@ -240,10 +246,10 @@ type s3Writer struct {
 	key, objKey string
 	ctx         context.Context
 	cancel      context.CancelFunc
-	buf         []byte
-	free        chan []byte
-	allocated   int
-	sem         chan struct{}
+	buf         []byte // bytes given to Write, not yet sent (nil until the first Write)
+	last        []byte // a short block given to WriteBlock, sent at Commit
+	lastRelease func()
+	sem         chan struct{} // parts in flight
 	uploadID    string
 	parts       []minio.CompletePart
 	nextPart    int
@@ -254,17 +260,16 @@ type s3Writer struct {
 	done        bool
 }
 
-func (w *s3Writer) getBuf() []byte {
-	select {
-	case b := <-w.free:
-		return b[:0]
-	default:
+// getBuf takes a part buffer from the store's pool (at most Threads are uploading and one is
+// being filled at a time).
+func (w *s3Writer) getBuf() []byte { return w.s.bufs.Get(int(w.s.cfg.PartSize)) }
+
+// dropBuf gives the Write buffer back.
+func (w *s3Writer) dropBuf() {
+	if w.buf != nil {
+		w.s.bufs.Put(w.buf)
+		w.buf = nil
 	}
-	if w.allocated <= int(w.s.cfg.Threads) {
-		w.allocated++
-		return make([]byte, 0, w.s.cfg.PartSize)
-	}
-	return (<-w.free)[:0]
 }
 
 func (w *s3Writer) failed() error {
@@ -286,13 +291,19 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	if err := w.failed(); err != nil {
 		return 0, err
 	}
+	if err := w.unhold(); err != nil {
+		return 0, err
+	}
 	n := len(p)
 	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = w.getBuf()
+		}
 		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
 		w.buf = w.buf[:len(w.buf)+k]
 		p = p[k:]
 		if len(w.buf) == cap(w.buf) {
-			if err := w.sendPart(); err != nil {
+			if err := w.sendBuf(); err != nil {
 				return n - len(p), err
 			}
 		}
@@ -301,26 +312,76 @@ func (w *s3Writer) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// sendPart starts the upload of the full buffer as the next part.
-func (w *s3Writer) sendPart() error {
+// BlockSize is PartSize (every block but the last is one part) and Threads (the parts in
+// flight at once).
+func (w *s3Writer) BlockSize() (size, blocks int) {
+	return int(w.s.cfg.PartSize), int(w.s.cfg.Threads)
+}
+
+// WriteBlock sends a PartSize block as the next part straight from b, in the background; a
+// shorter block is held as the last part (or the whole object) until Commit. Blocks that do not
+// follow that pattern (after a Write, or after a short block) are copied as by Write. release
+// is called once, when b is no longer read.
+func (w *s3Writer) WriteBlock(b []byte, release func()) error {
+	if err := w.failed(); err != nil {
+		release()
+		return err
+	}
+	if len(w.buf) > 0 || w.last != nil || len(b) > int(w.s.cfg.PartSize) {
+		_, err := w.Write(b)
+		release()
+		return err
+	}
+	w.size += int64(len(b))
+	if len(b) < int(w.s.cfg.PartSize) {
+		w.last, w.lastRelease = b, release
+		return nil
+	}
+	return w.sendPart(b, release)
+}
+
+// unhold turns a held short block into buffered bytes, so that more bytes can follow it.
+func (w *s3Writer) unhold() error {
+	if w.last == nil {
+		return nil
+	}
+	b, release := w.last, w.lastRelease
+	w.last, w.lastRelease = nil, nil
+	w.size -= int64(len(b))
+	_, err := w.Write(b)
+	release()
+	return err
+}
+
+// sendBuf sends the Write buffer as the next part.
+func (w *s3Writer) sendBuf() error {
+	data := w.buf
+	w.buf = nil
+	return w.sendPart(data, func() { w.s.bufs.Put(data) })
+}
+
+// sendPart starts the upload of data as the next part; release is called when data is no
+// longer read (also on failure).
+func (w *s3Writer) sendPart(data []byte, release func()) error {
 	if w.uploadID == "" {
 		id, err := w.s.core().NewMultipartUpload(w.ctx, w.s.bucket, w.objKey, minio.PutObjectOptions{ContentType: contentType(w.key)})
 		if err != nil {
 			err = fmt.Errorf("upload %s/%s: start multipart upload: %w", w.s, w.key, err)
 			w.fail(err)
+			release()
 			return err
 		}
 		w.uploadID = id
 	}
 	w.nextPart++
-	part, data := w.nextPart, w.buf
+	part := w.nextPart
 	w.mu.Lock()
 	w.parts = append(w.parts, minio.CompletePart{PartNumber: part})
 	w.mu.Unlock()
 	w.sem <- struct{}{}
 	w.wg.Add(1)
 	go func() {
-		defer func() { <-w.sem; w.wg.Done(); w.free <- data }()
+		defer func() { <-w.sem; w.wg.Done(); release() }()
 		if w.failed() != nil {
 			return
 		}
@@ -339,8 +400,15 @@ func (w *s3Writer) sendPart() error {
 		w.parts[part-1].ETag = etag
 		w.mu.Unlock()
 	}()
-	w.buf = w.getBuf()
 	return nil
+}
+
+// dropLast releases a held short block.
+func (w *s3Writer) dropLast() {
+	if w.last != nil {
+		w.lastRelease()
+		w.last, w.lastRelease = nil, nil
+	}
 }
 
 func (w *s3Writer) Commit(ctx context.Context) error {
@@ -350,23 +418,36 @@ func (w *s3Writer) Commit(ctx context.Context) error {
 	w.done = true
 	defer w.cancel()
 	if w.uploadID == "" { // small object: one PUT
+		defer w.dropLast()
+		defer w.dropBuf()
 		if err := w.failed(); err != nil {
 			return err
 		}
-		return w.s.upload(ctx, w.key, w.objKey, bytes.NewReader(w.buf), int64(len(w.buf)), minio.PutObjectOptions{})
-	}
-	if len(w.buf) > 0 {
-		if err := w.sendPart(); err != nil {
-			w.abortUpload()
-			return err
+		data := w.buf
+		if w.last != nil {
+			data = w.last
 		}
+		return w.s.upload(ctx, w.key, w.objKey, bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{})
+	}
+	var err error
+	switch {
+	case w.last != nil:
+		last, release := w.last, w.lastRelease
+		w.last, w.lastRelease = nil, nil
+		err = w.sendPart(last, release)
+	case len(w.buf) > 0:
+		err = w.sendBuf()
+	}
+	if err != nil {
+		w.abortUpload()
+		return err
 	}
 	w.wg.Wait()
 	if err := w.failed(); err != nil {
 		w.abortUpload()
 		return err
 	}
-	err := w.s.retry(ctx, w.key+" complete", func() error {
+	err = w.s.retry(ctx, w.key+" complete", func() error {
 		_, err := w.s.core().CompleteMultipartUpload(ctx, w.s.bucket, w.objKey, w.uploadID, w.parts,
 			minio.PutObjectOptions{ContentType: contentType(w.key)})
 		return err
@@ -398,6 +479,8 @@ func (w *s3Writer) Abort() error {
 	}
 	w.done = true
 	w.fail(errors.New("aborted"))
+	w.dropLast()
+	w.dropBuf()
 	w.abortUpload()
 	return nil
 }

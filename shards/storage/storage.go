@@ -2,9 +2,12 @@
 // bucket prefix, behind one small interface. Keys are slash-separated paths relative to the
 // store's root; a key can never reach outside it.
 //
-// Objects become visible atomically: a local object is written to a temporary file and renamed
-// into place; an S3 object is streamed up as a multipart upload (parts sent in parallel while
-// writing continues; one PUT for small objects), which S3 publishes only when completed.
+// Objects become visible atomically: a local object is written to a temporary file (its
+// writeback to disk started every 8 MiB, fsynced once at Commit) and renamed into place; an S3
+// object is streamed up as a multipart upload (parts sent in parallel while writing continues;
+// one PUT for small objects), which S3 publishes only when completed. The S3 writer is also a
+// BlockWriter: a caller that fills part-sized buffers hands them over and they are uploaded
+// without a copy. Stores keep their large write buffers in a BufferPool for reuse.
 package storage
 
 import (
@@ -56,6 +59,21 @@ type Writer interface {
 	Commit(ctx context.Context) error
 	// Abort discards the object. It is safe to call after Commit (it then does nothing).
 	Abort() error
+}
+
+// BlockWriter is a Writer that can take whole buffers over instead of copying them (the S3
+// writer sends each full block as one multipart part straight from the caller's buffer).
+// Writers may implement it; callers check with a type assertion.
+type BlockWriter interface {
+	Writer
+	// BlockSize is the length every block but the last should have, and the number of blocks
+	// the writer may hold at once (a caller needs a few more buffers to keep it busy).
+	BlockSize() (size, blocks int)
+	// WriteBlock appends b to the object. The writer only reads b and calls release exactly
+	// once (possibly before WriteBlock returns, also on failure) when it no longer needs it;
+	// until then the caller must not modify b. Blocks of another length than BlockSize's are
+	// accepted (copied, or held as the last block).
+	WriteBlock(b []byte, release func()) error
 }
 
 // Object is an open object.

@@ -33,7 +33,10 @@ def decode(enc, data):
     if enc in ("jpeg", "png"):
         img = Image.open(io.BytesIO(data))
         img.load()
-        return {"sha256": hashlib.sha256(data).hexdigest(), "size": list(img.size)}
+        if enc == "png" and img.format != "PNG":
+            raise SystemExit(f"a {img.format} image in a png column")
+        return {"sha256": hashlib.sha256(data).hexdigest(), "size": list(img.size),
+                "format": img.format}
     if enc.startswith("list["):
         _, n = struct.unpack("<II", data[:8])
         sizes = struct.unpack(f"<{n}I", data[8:8 + 4 * n])
@@ -102,7 +105,8 @@ def main():
             if off != len(data):
                 raise SystemExit("sample has trailing bytes")
             out["samples"].append(sample)
-        out["shards"].append({"basename": sh["raw_data"]["basename"], "samples": num})
+        out["shards"].append({"basename": sh["raw_data"]["basename"], "samples": num,
+                              "encodings": dict(zip(names, encs))})
     json.dump(out, sys.stdout)
 
 

@@ -1,0 +1,135 @@
+package cotbeam
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"hash/fnv"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/eosinlab/eosin/cot"
+	"github.com/eosinlab/eosin/shards"
+)
+
+// The elements of the pipeline. Figures and samples carry their image bytes (one figure image,
+// typically tens to hundreds of KB): they are what the model reads and what the shards hold.
+
+// figureElem is one input figure: its record (JSON of shards.Figure) and image.
+type figureElem struct {
+	Record []byte
+	Image  []byte
+	Format string
+}
+
+func (f figureElem) input() (cot.FigureInput, error) {
+	var fig shards.Figure
+	if err := json.Unmarshal(f.Record, &fig); err != nil {
+		return cot.FigureInput{}, fmt.Errorf("figure record: %w", err)
+	}
+	return cot.FigureInput{Figure: fig, Image: f.Image, ImageFormat: f.Format}, nil
+}
+
+// sampleElem is one kept sample. Key is the id of the SFT sample (an RL sample's SFT twin), so
+// that a near-duplicate decision about the SFT sample reaches its RL twin too.
+type sampleElem struct {
+	Key    string
+	ID     string
+	RL     bool
+	Record []byte   // JSON of shards.Sample (image bytes excluded)
+	Images [][]byte // the bytes of Sample.Images, in order
+}
+
+func newSampleElem(key string, rl bool, s *shards.Sample) (sampleElem, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return sampleElem{}, fmt.Errorf("sample %s: %w", s.ID, err)
+	}
+	e := sampleElem{Key: key, ID: s.ID, RL: rl, Record: b}
+	for _, im := range s.Images {
+		e.Images = append(e.Images, im.Bytes)
+	}
+	return e, nil
+}
+
+func (e sampleElem) sample() (*shards.Sample, error) {
+	var s shards.Sample
+	if err := json.Unmarshal(e.Record, &s); err != nil {
+		return nil, fmt.Errorf("sample record: %w", err)
+	}
+	if len(s.Images) != len(e.Images) {
+		return nil, fmt.Errorf("sample %s: %d images listed, %d carried", s.ID, len(s.Images), len(e.Images))
+	}
+	for i := range e.Images {
+		s.Images[i].Bytes = e.Images[i]
+	}
+	return &s, nil
+}
+
+// sigElem is an SFT sample's MinHash signature, sent to each of its LSH band buckets.
+type sigElem struct {
+	ID  string
+	Sig []byte // cot.Signature, little-endian
+}
+
+func encodeSig(s *cot.Signature) []byte {
+	b := make([]byte, 8*len(s))
+	for i, v := range s {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
+	return b
+}
+
+func decodeSig(b []byte) (cot.Signature, error) {
+	var s cot.Signature
+	if len(b) != 8*len(s) {
+		return s, fmt.Errorf("signature of %d bytes", len(b))
+	}
+	for i := range s {
+		s[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return s, nil
+}
+
+// batchStats are the exact counts of one bundle of the generate step.
+type batchStats struct {
+	Figures   int   `json:"figures"`
+	Requested int   `json:"requested"`
+	Requests  int64 `json:"requests"`
+	CacheHits int64 `json:"cache_hits"`
+	Attempts  int64 `json:"attempts"`
+	Failures  int64 `json:"failures"`
+}
+
+// commitPart is one input of the commit step: exactly one field is set.
+type commitPart struct {
+	SFT    *shards.Part   `json:"sft,omitempty"`
+	RL     *shards.Part   `json:"rl,omitempty"`
+	Reject *shards.Reject `json:"reject,omitempty"`
+	Stats  *batchStats    `json:"stats,omitempty"`
+	Marker bool           `json:"marker,omitempty"`
+}
+
+func (p commitPart) encode() []byte {
+	b, _ := json.Marshal(p)
+	return b
+}
+
+func init() {
+	for _, t := range []any{figureElem{}, sampleElem{}, sigElem{}, shards.Reject{}} {
+		beam.RegisterType(reflect.TypeOf(t))
+	}
+}
+
+// bucketOf spreads keys over n buckets deterministically.
+func bucketOf(key string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(n))
+}
+
+// numShards is how many shards n records make at perShard records each (at least one).
+func numShards(n, perShard int) int { return max(1, (n+perShard-1)/perShard) }

@@ -1,0 +1,264 @@
+package cotbeam
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+	"github.com/eosinlab/eosin/cot"
+	"github.com/eosinlab/eosin/internal/beamrun"
+	"github.com/eosinlab/eosin/shards"
+	"github.com/eosinlab/eosin/shards/storage"
+)
+
+// Summary is the outcome of a run, read back from the committed manifests.
+type Summary struct {
+	// Version is the version committed under Out/sft and Out/rl.
+	Version string
+	// Figures, Requested, SFT, RL and Reasons count the run exactly (from the data that
+	// reached the commit step); Rejects is the number of reject records.
+	Figures, Requested, SFT, RL, Rejects int
+	Reasons                              map[string]int
+	// Client sums the generator requests of all workers.
+	Client ClientTotals
+	// SFTManifest and RLManifest are the committed manifests.
+	SFTManifest, RLManifest *shards.Manifest
+	// Runner is the runner used; Counters the final Beam counters (namespace eosin_cot);
+	// Elapsed the wall time of the pipeline.
+	Runner   string
+	Counters map[string]int64
+	Elapsed  time.Duration
+}
+
+// plan is what the launcher fixes before the graph is built.
+type plan struct {
+	cfg     Config
+	ref     string   // PREFIX@VERSION of the figure dataset ("" for an extract dir)
+	shards  [][]byte // JSON of the shards.ShardInfo to read
+	extract string   // absolute extract directory
+	total   int      // figures, for the progress line
+	created time.Time
+}
+
+// buildGraph adds the cot pipeline to scope s:
+//
+//	figures (shards of the dataset → Reshuffle → read, or the extract dir) → Reshuffle →
+//	generate (batched, concurrent) ─┬→ samples → split: SFT, RL
+//	                                 ├→ LSH band entries → GroupByKey(band) → votes → GroupByKey(id)
+//	                                 │  → dedup decisions (side input of the shard keying)
+//	                                 ├→ rejects
+//	                                 └→ bundle statistics
+//	per dataset: count (side input) → drop near duplicates, shard key → GroupByKey(shard) →
+//	write part (every format)
+//	everything → GroupByKey(fixed key) → commit SFT (with rejects) and RL versions.
+func buildGraph(s beam.Scope, p plan) {
+	cfg := p.cfg
+	var figs beam.PCollection
+	if p.extract != "" {
+		figs = beam.ParDo(s.Scope("read_extract"), &readExtractFn{Dir: p.extract}, beam.Impulse(s))
+	} else {
+		refs := beam.Reshuffle(s.Scope("spread_shards"), beam.CreateList(s.Scope("shards"), p.shards))
+		figs = beam.ParDo(s.Scope("read_shards"), &readShardFn{Ref: p.ref, S3: cfg.S3}, refs)
+	}
+	figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
+	dedup := cfg.DedupThreshold > 0
+	setting, _ := json.Marshal(genSetting{Gen: cfg.Gen, S3: cfg.S3})
+	samples, sigs, rejGen, statParts := beam.ParDo4(s.Scope("generate"),
+		&generateFn{Setting: string(setting), Batch: cfg.Batch, Dedup: dedup}, figs)
+
+	var drops beam.PCollection // KV<sample id, smallest id it nearly repeats>
+	if dedup {
+		votes := beam.ParDo(s.Scope("dedup"), &dedupFn{Threshold: cfg.DedupThreshold}, beam.GroupByKey(s, sigs))
+		drops = beam.ParDo(s.Scope("dedup_decide"), &minDupFn{}, beam.GroupByKey(s, votes))
+	} else {
+		drops = beam.ParDo(s.Scope("no_dedup"), noDrops, beam.Impulse(s))
+	}
+	sft, rl := beam.ParDo2(s.Scope("split"), &splitFn{}, samples)
+	rejects := []beam.PCollection{rejGen}
+	write := func(name string, pc beam.PCollection) beam.PCollection {
+		sc := s.Scope("write_" + name)
+		total := stats.Sum(sc, beam.ParDo(sc, countOne, pc))
+		keyed, rej := beam.ParDo2(sc, &shardKeyFn{PerShard: cfg.SamplesPerShard}, pc, beam.SideInput{Input: total}, beam.SideInput{Input: drops})
+		rejects = append(rejects, rej)
+		counts := stats.SumPerKey(sc, beam.ParDo(sc, shardOne, keyed))
+		return beam.ParDo(sc, &writePartFn{Location: cfg.Out + "/" + name, Dataset: name, Version: cfg.Version,
+			Formats: cfg.Formats, S3: cfg.S3}, beam.GroupByKey(sc, keyed), beam.SideInput{Input: counts})
+	}
+	sftParts := write("sft", sft)
+	rlParts := write("rl", rl)
+	rejParts := beam.ParDo(s, rejectPart, beam.Flatten(s, rejects...))
+	marker := beam.ParDo(s, markerPart, beam.Impulse(s))
+	parts := beam.Flatten(s, sftParts, rlParts, rejParts, statParts, marker)
+	runInfo, _ := json.Marshal(map[string]any{"runner": cfg.Beam.RunnerName(), "pairs": cfg.Pairs, "model": cfg.Gen.Model})
+	beam.ParDo0(s.Scope("commit"), &commitFn{Out: cfg.Out, Version: cfg.Version, Formats: cfg.Formats,
+		Created: p.created.Format(time.RFC3339), S3: cfg.S3, RunInfo: string(runInfo)}, beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
+}
+
+// Run generates the SFT and RL datasets of cfg on Beam and returns once both versions are
+// committed. Progress lines go to progress (nil: none) every cfg.Beam.Progress.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Out, err = absLocation(strings.TrimRight(cfg.Out, "/")); err != nil {
+		return nil, err
+	}
+	if cfg.Gen.Cache, err = absLocation(cfg.Gen.Cache); err != nil {
+		return nil, err
+	}
+	p := plan{cfg: cfg, created: time.Now().UTC().Truncate(time.Second)}
+	if st, err := os.Stat(filepath.Join(cfg.Pairs, "figures.jsonl")); err == nil && !st.IsDir() {
+		if p.extract, err = filepath.Abs(cfg.Pairs); err != nil {
+			return nil, err
+		}
+		if p.total, err = cot.CountExtractDir(cfg.Pairs); err != nil {
+			return nil, fmt.Errorf("figures %s: %w", cfg.Pairs, err)
+		}
+	} else {
+		prefix, version := shards.SplitRef(cfg.Pairs)
+		if prefix, err = absLocation(prefix); err != nil {
+			return nil, err
+		}
+		ds, err := shards.Open(ctx, prefix+optVersion(version), shards.ReadOptions{S3: cfg.S3.Config()})
+		if err != nil {
+			return nil, fmt.Errorf("figures %s: %w", cfg.Pairs, err)
+		}
+		m := ds.Manifest()
+		p.ref = prefix + "@" + ds.Version()
+		if m.Kind != shards.KindFigure && m.Totals.Records > 0 {
+			ds.Close()
+			return nil, fmt.Errorf("figures %s: dataset holds %s records, want figures", cfg.Pairs, m.Kind)
+		}
+		for _, sh := range m.ShardsOf(ds.PreferredFormat()) {
+			b, _ := json.Marshal(sh)
+			p.shards = append(p.shards, b)
+		}
+		p.total = m.Totals.Records
+		ds.Close()
+	}
+	for _, name := range []string{"sft", "rl"} {
+		if err := checkNewVersion(ctx, cfg.Out+"/"+name, cfg.Version, cfg.S3); err != nil {
+			return nil, err
+		}
+	}
+
+	b := cfg.Beam
+	if b.JobName == "" {
+		b.JobName = "eosin-cot-" + jobSafe.ReplaceAllString(strings.ToLower(cfg.Version), "-")
+	}
+	b.Namespace = metricNS
+	total := p.total
+	b.ProgressLine = func(c map[string]int64, el time.Duration) string { return progressLine(c, total, el) }
+	b.ProgressOut = progress
+
+	sess := beamrun.Begin()
+	defer sess.End()
+	pipe, s := beam.NewPipelineWithRoot()
+	if len(p.shards) == 0 && p.extract == "" {
+		p.shards = [][]byte{} // an empty dataset still commits empty versions
+	}
+	buildGraph(s, p)
+	slog.Info("cot on beam", "version", cfg.Version, "runner", b.RunnerName(), "pairs", cfg.Pairs, "figures", p.total, "output", cfg.Out)
+	res, err := sess.Run(ctx, pipe, b)
+	if err != nil {
+		return nil, fmt.Errorf("cot %s on %s: %w", cfg.Version, b.RunnerName(), err)
+	}
+	sum := &Summary{Version: cfg.Version, Runner: res.Runner, Counters: res.Counters, Elapsed: res.Elapsed}
+	for _, x := range []struct {
+		name string
+		dst  **shards.Manifest
+	}{{"sft", &sum.SFTManifest}, {"rl", &sum.RLManifest}} {
+		ds, err := shards.Open(ctx, cfg.Out+"/"+x.name+"@"+cfg.Version, shards.ReadOptions{S3: cfg.S3.Config()})
+		if err != nil {
+			return sum, fmt.Errorf("after the run: %w", err)
+		}
+		*x.dst = ds.Manifest()
+		ds.Close()
+	}
+	if err := sum.fromStats(sum.SFTManifest.Stats); err != nil {
+		return sum, err
+	}
+	sum.Rejects = len(sum.SFTManifest.Rejects)
+	return sum, nil
+}
+
+var jobSafe = regexp.MustCompile(`[^a-z0-9-]+`)
+
+func optVersion(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "@" + v
+}
+
+// fromStats reads the counts the commit step put into the SFT manifest.
+func (s *Summary) fromStats(st map[string]any) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var v struct {
+		Figures   int            `json:"cot_figures"`
+		Requested int            `json:"cot_requested"`
+		SFT       int            `json:"cot_sft"`
+		RL        int            `json:"cot_rl"`
+		Reasons   map[string]int `json:"cot_reject_reasons"`
+		Client    ClientTotals   `json:"cot_client"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("manifest stats: %w", err)
+	}
+	s.Figures, s.Requested, s.SFT, s.RL, s.Reasons, s.Client = v.Figures, v.Requested, v.SFT, v.RL, v.Reasons, v.Client
+	return nil
+}
+
+// checkNewVersion refuses a version that is already committed under prefix.
+func checkNewVersion(ctx context.Context, prefix, version string, s3 S3Settings) error {
+	st, err := storage.Open(ctx, prefix, s3.Config())
+	if err != nil {
+		return fmt.Errorf("output %s: %w", prefix, err)
+	}
+	defer st.Close()
+	if _, err := st.Stat(ctx, storage.Join(version, shards.ManifestName)); err == nil {
+		return fmt.Errorf("%s@%s: %w", prefix, version, shards.ErrVersionExists)
+	} else if !errors.Is(err, storage.ErrNotExist) {
+		return fmt.Errorf("%s@%s: %w", prefix, version, err)
+	}
+	return nil
+}
+
+// absLocation makes a local path absolute (workers may run elsewhere in the filesystem);
+// s3:// locations and "" stay as they are.
+func absLocation(loc string) (string, error) {
+	if loc == "" || strings.HasPrefix(loc, "s3://") {
+		return loc, nil
+	}
+	a, err := filepath.Abs(loc)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", loc, err)
+	}
+	return a, nil
+}
+
+// progressLine formats the counters as one line with rate and ETA.
+func progressLine(c map[string]int64, total int, elapsed time.Duration) string {
+	done := c[cFigures]
+	rate := float64(done) / elapsed.Seconds()
+	eta := "?"
+	if done > 0 && int64(total) >= done {
+		eta = time.Duration(float64(int64(total)-done) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	return fmt.Sprintf("[%s] figures %d/%d (%.1f/s)  sft %d  rl %d  rejects %d (near-duplicate %d)  requests %d (%d cached)  shards %d  ETA %s",
+		elapsed.Round(time.Second), done, total, rate, c[cSFT], c[cRL], c[cRejects]+c[cNearDup], c[cNearDup], c[cRequests], c[cCacheHits], c[cShardsDone], eta)
+}
