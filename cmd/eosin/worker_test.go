@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -98,7 +99,13 @@ func TestRemoteWorkerProcess(t *testing.T) {
 	// loader would then ask for a worker id nobody registered; a Flink task manager or the
 	// worker image's entrypoint pass the id bare. Strip the quotes.
 	bootBare := filepath.Join(bin, "boot-bare-id")
-	script := "#!/bin/sh\nfor a in \"$@\"; do\n  case \"$a\" in --id=\\'*\\') a=\"--id=$(printf '%s' \"$a\" | sed \"s/^--id='\\(.*\\)'\\$/\\1/\")\";; esac\n  set -- \"$@\" \"$a\"; shift\ndone\nexec " + boot + " \"$@\"\n"
+	script := fmt.Sprintf(`#!/bin/sh
+for a in "$@"; do
+  case "$a" in --id=\'*\') a="--id=$(printf '%%s' "$a" | sed "s/^--id='\(.*\)'\$/\1/")";; esac
+  set -- "$@" "$a"; shift
+done
+exec %s "$@"
+`, boot)
 	if err := os.WriteFile(bootBare, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +127,16 @@ func TestRemoteWorkerProcess(t *testing.T) {
 	var prismLog bytes.Buffer
 	srv := exec.Command(prism, "-job_port="+port, "-web_port=0", "-serve_http=false")
 	srv.Stdout, srv.Stderr = &prismLog, &prismLog
+	// prism's worker processes inherit its output: stop the whole process group.
+	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	srv.WaitDelay = 5 * time.Second
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	t.Cleanup(func() {
+		syscall.Kill(-srv.Process.Pid, syscall.SIGKILL)
+		srv.Wait()
+	})
 	for deadline := time.Now().Add(time.Minute); ; {
 		if c, err := net.DialTimeout("tcp", job, 200*time.Millisecond); err == nil {
 			c.Close()
