@@ -127,6 +127,7 @@ exec %s "$@"
 	var prismLog bytes.Buffer
 	srv := exec.Command(prism, "-job_port="+port, "-web_port=0", "-serve_http=false")
 	srv.Stdout, srv.Stderr = &prismLog, &prismLog
+	srv.Dir = t.TempDir() // the boot loader writes pipeline_options.json into its working directory
 	// prism's worker processes inherit its output: stop the whole process group.
 	srv.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	srv.WaitDelay = 5 * time.Second
