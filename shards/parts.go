@@ -68,8 +68,10 @@ type PartRecords struct {
 // format of opts, and returns its description. firstIndex is the position of the part's first
 // record in the whole version (Parquet's extra_info.index counts from it). Records are
 // written in the order given. A part is one shard per format: when the records do not fit in
-// one shard (MDS's size limit), WritePart fails; the objects it wrote stay invisible (no
-// manifest names them) and the version cannot be committed from this part. An existing
+// one MDS shard of an explicit WriteOptions.MDSSizeLimit (or of MDS's 4 GiB range), WritePart
+// fails; the objects it wrote stay invisible (no manifest names them) and the version cannot
+// be committed from this part. Without an explicit limit a part beyond MDS's 64 MiB default
+// keeps its one shard, with a larger size_limit. An existing
 // committed version is refused with ErrVersionExists.
 func WritePart(ctx context.Context, store storage.Store, opts WriteOptions, index, firstIndex int, recs PartRecords) (*Part, error) {
 	if index < 0 || firstIndex < 0 {
@@ -81,6 +83,21 @@ func WritePart(ctx context.Context, store storage.Store, opts WriteOptions, inde
 	if opts.Version == "" {
 		return nil, fmt.Errorf("part %d: no version name", index)
 	}
+	p, err := writePart(ctx, store, opts, index, firstIndex, recs)
+	if errors.Is(err, errPartFull) && opts.MDSSizeLimit == 0 {
+		// The caller sizes parts by their records: without an explicit limit, an MDS part
+		// that outgrows the 64 MiB default is written again with the format's whole range
+		// (its objects replace the first attempt's; nothing beyond this part was written).
+		opts.MDSSizeLimit = math.MaxUint32
+		p, err = writePart(ctx, store, opts, index, firstIndex, recs)
+	}
+	return p, err
+}
+
+// errPartFull: the records of a part do not fit in one shard.
+var errPartFull = errors.New("the records do not fit in one shard; use fewer records per part")
+
+func writePart(ctx context.Context, store storage.Store, opts WriteOptions, index, firstIndex int, recs PartRecords) (*Part, error) {
 	opts.MaxRecords = math.MaxInt
 	opts.MaxBytes = math.MaxInt64
 	opts.Uploads = 1
@@ -89,6 +106,7 @@ func WritePart(ctx context.Context, store storage.Store, opts WriteOptions, inde
 		return nil, fmt.Errorf("part %d: %w", index, err)
 	}
 	w.records = firstIndex
+	w.single = true
 	switch {
 	case recs.Kind != "":
 		w.kind = recs.Kind

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,9 +185,39 @@ func TestPartsEdgeCases(t *testing.T) {
 	d.Close()
 
 	big := WriteOptions{Formats: []Format{MDS}, Version: "big", MDSSizeLimit: 1 << 20, MDSCompression: "none"}
-	if _, err := WritePart(ctx, st, big, 0, 0, PartRecords{Samples: samples}); err == nil || !strings.Contains(err.Error(), "do not fit") {
+	if _, err := WritePart(ctx, st, big, 0, 0, PartRecords{Samples: samples}); err == nil || !errors.Is(err, errPartFull) {
 		t.Fatalf("oversized part: %v", err)
 	}
+	// Without an explicit limit a part larger than MDS's 64 MiB default is still one shard.
+	large := make([]*Sample, 3)
+	for i := range large {
+		img := make([]byte, 30<<20)
+		for j := range img {
+			img[j] = byte(j*7 + i)
+		}
+		large[i] = &Sample{ID: fmt.Sprintf("large-%d", i), Task: "mcq", Problem: "p", Answer: "A",
+			Images: []SampleImage{{Format: "png", Bytes: append([]byte("\x89PNG\r\n\x1a\n"), img...)}}}
+	}
+	lopts := WriteOptions{Formats: []Format{MDS}, Version: "large", MDSCompression: "none"}
+	lp, err := WritePart(ctx, st, lopts, 0, 0, PartRecords{Samples: large})
+	if err != nil {
+		t.Fatalf("part over the default MDS size limit: %v", err)
+	}
+	if len(lp.Shards) != 1 || lp.Shards[0].Bytes < 90<<20 || lp.Records != 3 {
+		t.Fatalf("large part: %+v", lp)
+	}
+	if _, err := CommitParts(ctx, st, lopts, []Part{*lp}, CommitOptions{Kind: KindSample}); err != nil {
+		t.Fatal(err)
+	}
+	ld, err := Open(ctx, dir+"@large", ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := ld.Verify(ctx); err != nil || rep.Err() != nil {
+		t.Fatalf("verify large: %v %v", err, rep.Err())
+	}
+	ld.Close()
+
 	v := WriteOptions{Formats: []Format{JSONL}, Version: "dup"}
 	p, err := WritePart(ctx, st, v, 3, 0, PartRecords{Samples: samples[:2]})
 	if err != nil {

@@ -82,6 +82,9 @@ type Writer struct {
 	records  int
 	failed   error
 	done     bool
+	// single makes every sink one shard (WritePart): a record that does not fit fails with
+	// errPartFull instead of opening a second shard, whose name belongs to the next part.
+	single bool
 
 	bufs *storage.BufferPool // shard buffers, reused from one shard (and writer) to the next
 
@@ -543,6 +546,9 @@ func (s *sink) roll(ctx context.Context, n int64, mdsSample []byte) error {
 			full = full || !s.cur.mdsb.Fits(len(mdsSample))
 		} else {
 			full = full || (s.cur.count > 0 && s.cur.bytes+n > s.w.opts.MaxBytes)
+		}
+		if full && s.w.single {
+			return fmt.Errorf("%s shard: %w", s.format, errPartFull)
 		}
 		if full {
 			if err := s.close(ctx); err != nil {
