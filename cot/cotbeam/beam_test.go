@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -306,7 +307,8 @@ func TestDedupLSHMatchesBruteForce(t *testing.T) {
 	for _, threshold := range []float64{0.5, 0.8, 0.9} {
 		t.Run(fmt.Sprint(threshold), func(t *testing.T) {
 			sigs := map[string]cot.Signature{}
-			buckets := map[string][]sigElem{}
+			buckets := map[string][]sigElem{} // every band bucket with its members' signatures
+			bandIDs := map[string][]string{}  // the pipeline's band buckets: ids only
 			for _, it := range items {
 				s := cot.MinHash(it.text)
 				sigs[it.id] = s
@@ -314,29 +316,51 @@ func TestDedupLSHMatchesBruteForce(t *testing.T) {
 					key := fmt.Sprintf("%02d-%016x", b, k)
 					buckets[key] = append(buckets[key], sigElem{ID: it.id, Sig: encodeSig(&s)})
 				}
-			}
-			lsh := map[string]string{}
-			f := &dedupFn{Threshold: threshold}
-			for key, members := range buckets {
-				// members arrive in any order
-				slices.Reverse(members)
-				i := 0
-				next := func(e *sigElem) bool {
-					if i == len(members) {
-						return false
-					}
-					*e = members[i]
-					i++
-					return true
-				}
-				if err := f.ProcessElement(key, next, func(id, dupOf string) {
-					if cur, ok := lsh[id]; !ok || dupOf < cur {
-						lsh[id] = dupOf
-					}
+				if err := bandKeys(it.id, sigElem{ID: it.id, Sig: encodeSig(&s)}, func(key, id string) {
+					bandIDs[key] = append(bandIDs[key], id)
 				}); err != nil {
 					t.Fatal(err)
 				}
 			}
+			// The pipeline's path: colliding buckets ask for their members' signatures, which
+			// are attached by id and decided by dedupFn.
+			asks := map[string][]string{}
+			for key, ids := range bandIDs {
+				slices.Reverse(ids) // members arrive in any order
+				(&collideFn{}).ProcessElement(key, iterOf(ids), func(id, bucket string) { asks[id] = append(asks[id], bucket) })
+			}
+			bucketSigs := map[string][]sigElem{}
+			for id, bs := range asks {
+				s := sigs[id]
+				if err := (&attachSigFn{}).ProcessElement(id, iterOf(bs), iterOf([]sigElem{{ID: id, Sig: encodeSig(&s)}}),
+					func(bucket string, e sigElem) { bucketSigs[bucket] = append(bucketSigs[bucket], e) }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			decide := func(buckets map[string][]sigElem) map[string]string {
+				dups := map[string]string{}
+				f := &dedupFn{Threshold: threshold}
+				for key, members := range buckets {
+					slices.Reverse(members)
+					if err := f.ProcessElement(key, iterOf(members), func(id, dupOf string) {
+						if cur, ok := dups[id]; !ok || dupOf < cur {
+							dups[id] = dupOf
+						}
+					}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return dups
+			}
+			lsh := decide(bucketSigs)
+			if all := decide(buckets); !maps.Equal(lsh, all) {
+				t.Errorf("colliding buckets only: %v\nevery bucket: %v", lsh, all)
+			}
+			n := 0
+			for _, m := range bucketSigs {
+				n += len(m)
+			}
+			t.Logf("%d band entries, %d signatures sent to colliding buckets", len(items)*cot.MinHashBands, n)
 			brute := map[string]bool{}
 			local := map[string]bool{}
 			d := cot.NewDedup(threshold)
@@ -373,6 +397,73 @@ func TestDedupLSHMatchesBruteForce(t *testing.T) {
 			}
 			t.Logf("threshold %g: %d of %d texts dropped", threshold, dropped, len(items))
 		})
+	}
+}
+
+// iterOf returns a Beam-style iterator over xs.
+func iterOf[T any](xs []T) func(*T) bool {
+	i := 0
+	return func(x *T) bool {
+		if i == len(xs) {
+			return false
+		}
+		*x = xs[i]
+		i++
+		return true
+	}
+}
+
+// TestFigureSamplesImagesOnce: a figure's samples carry its image once and get it back.
+func TestFigureSamplesImagesOnce(t *testing.T) {
+	img, other := []byte("\x89PNG one image"), []byte("\x89PNG another image")
+	tests := []struct {
+		name    string
+		samples [][][]byte // images of each sample, in order
+		stored  int
+	}{
+		{"sft and rl twin", [][][]byte{{img}, {img}}, 1},
+		{"copies of the bytes", [][][]byte{{img}, {slices.Clone(img)}}, 1},
+		{"two images", [][][]byte{{img, other}, {other}}, 2},
+		{"no image", [][][]byte{{}, {img}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fs figureSamples
+			for i, ims := range tt.samples {
+				s := &shards.Sample{ID: fmt.Sprintf("f-%d", i), Task: "mcq"}
+				for _, im := range ims {
+					s.Images = append(s.Images, shards.SampleImage{Format: "png", Bytes: im})
+				}
+				if err := fs.add("f-0", i%2 == 1, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(fs.Images) != tt.stored || fs.count(false)+fs.count(true) != len(tt.samples) {
+				t.Fatalf("%d images stored, want %d; counts %d+%d", len(fs.Images), tt.stored, fs.count(false), fs.count(true))
+			}
+			for i, ims := range tt.samples {
+				e, err := fs.sample(i)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s, err := e.sample()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(s.Images) != len(ims) {
+					t.Fatalf("sample %d: %d images, want %d", i, len(s.Images), len(ims))
+				}
+				for j := range ims {
+					if !bytes.Equal(s.Images[j].Bytes, ims[j]) {
+						t.Errorf("sample %d image %d: %q, want %q", i, j, s.Images[j].Bytes, ims[j])
+					}
+				}
+			}
+		})
+	}
+	fs := figureSamples{Samples: []sampleElem{{ID: "x", ImageRefs: []int{1}}}}
+	if _, err := fs.sample(0); err == nil {
+		t.Error("a dangling image reference was accepted")
 	}
 }
 

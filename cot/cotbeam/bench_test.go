@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,5 +141,153 @@ func benchBeamVsLocal(b *testing.B, latency time.Duration) {
 			samples = sum.SFT
 		}
 		report(b, samples, time.Since(start))
+	})
+}
+
+// occupancyServer wraps benchServer's handler and records, on the server side, the requests
+// in flight over time: busy integrates them (request·seconds), first and last bound the span
+// in which the server had work, and trace samples the in-flight count every 10 ms.
+type occupancyServer struct {
+	*httptest.Server
+	mu          sync.Mutex
+	inflight    int
+	last        time.Time // last change of inflight
+	busyNs      float64
+	first, stop time.Time // first request in, last response out
+}
+
+func newOccupancyServer(latency time.Duration) *occupancyServer {
+	o := &occupancyServer{}
+	inner := benchServer(latency)
+	h := inner.Config.Handler
+	inner.Close()
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.track(1)
+		defer o.track(-1)
+		h.ServeHTTP(w, r)
+	}))
+	return o
+}
+
+func (o *occupancyServer) track(d int) {
+	now := time.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.first.IsZero() {
+		o.first = now
+	}
+	if !o.last.IsZero() {
+		o.busyNs += float64(o.inflight) * float64(now.Sub(o.last))
+	}
+	o.inflight += d
+	o.last = now
+	if d < 0 {
+		o.stop = now
+	}
+}
+
+// reset starts a new measurement.
+func (o *occupancyServer) reset() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.busyNs, o.first, o.stop, o.last = 0, time.Time{}, time.Time{}, time.Time{}
+}
+
+// firstAt returns when the first request came in.
+func (o *occupancyServer) firstAt() time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.first
+}
+
+// span returns the busy request·seconds and the span from the first request to the last response.
+func (o *occupancyServer) span() (busy float64, span time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.busyNs / 1e9, o.stop.Sub(o.first)
+}
+
+// BenchmarkInflightUtilisation runs 2,560 figures (one mcq request each, dedup on, WebDataset +
+// Parquet output, 16 KiB images) against a server answering after 50 ms with --concurrency 64,
+// through the local driver (cot.Run, the reference) and through the Beam pipeline on in-process
+// prism, like cot's BenchmarkInflightUtilisation does for the client. Measured on the server
+// side: gen-util% is the time-averaged share of the 64 slots busy between the first request
+// and the last response (how well generation keeps the model server fed); util% is the same
+// over the whole run, reading, dedup, writing and commit included; samples/s counts SFT
+// samples over the whole run (the ideal while generating is 64 / 50 ms = 1,280/s);
+// s-before-gen and s-after-gen are the seconds of a run before the first request and after
+// the last response.
+func BenchmarkInflightUtilisation(b *testing.B) {
+	const n, conc = 64 * 40, 64
+	srv := newOccupancyServer(50 * time.Millisecond)
+	defer srv.Close()
+	root := b.TempDir()
+	commitFigures(b, filepath.Join(root, "figures"), benchFigures(n), 250)
+	gen := GenConfig{BaseURL: srv.URL + "/v1", Concurrency: conc, Timeout: 30 * time.Second, Model: "fake",
+		Tasks: []cot.TaskSpec{{Task: "mcq", Length: "medium", N: 1}}, Temperature: 0.8}
+	formats := []shards.Format{shards.WebDataset, shards.Parquet}
+	ctx := context.Background()
+	run := 0
+	measure := func(b *testing.B, once func(version string) int) {
+		var wall, spans, lead time.Duration
+		var busy float64
+		samples := 0
+		for range b.N {
+			run++
+			srv.reset()
+			start := time.Now()
+			got := once(fmt.Sprintf("u%d", run))
+			wall += time.Since(start)
+			bs, sp := srv.span()
+			busy += bs
+			spans += sp
+			lead += srv.firstAt().Sub(start)
+			if got != n {
+				b.Fatalf("%d samples of %d figures", got, n)
+			}
+			samples += got
+		}
+		b.ReportMetric(100*busy/(conc*spans.Seconds()), "gen-util%")
+		b.ReportMetric(100*busy/(conc*wall.Seconds()), "util%")
+		b.ReportMetric(float64(samples)/wall.Seconds(), "samples/s")
+		b.ReportMetric(lead.Seconds()/float64(b.N), "s-before-gen")
+		b.ReportMetric((wall-spans-lead).Seconds()/float64(b.N), "s-after-gen")
+	}
+	b.Run("local", func(b *testing.B) {
+		measure(b, func(version string) int {
+			c, err := cot.NewClient(cot.ClientConfig{BaseURL: gen.BaseURL, Concurrency: conc, Timeout: gen.Timeout})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			p, err := gen.pipeline(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			src, _, closeSrc, err := cot.OpenFigures(ctx, filepath.Join(root, "figures"), shards.ReadOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer closeSrc()
+			sink, err := cot.NewShardsSink(ctx, filepath.Join(root, "local"), shards.WriteOptions{Version: version, Formats: formats})
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum, err := cot.Run(ctx, p, src, sink, cot.RunConfig{Workers: 2 * conc, Progress: time.Hour})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return sum.SFT
+		})
+	})
+	b.Run("beam", func(b *testing.B) {
+		measure(b, func(version string) int {
+			sum, err := Run(ctx, Config{Pairs: filepath.Join(root, "figures"), Out: filepath.Join(root, "beam"),
+				Version: version, Formats: formats, Gen: gen}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return sum.SFT
+		})
 	})
 }

@@ -52,25 +52,31 @@ type plan struct {
 
 // buildGraph adds the cot pipeline to scope s:
 //
-//	figures (shards of the dataset → Reshuffle → read, or the extract dir) → Reshuffle →
-//	generate (batched, concurrent) ─┬→ samples → split: SFT, RL
-//	                                 ├→ LSH band entries → GroupByKey(band) → votes → GroupByKey(id)
+//	figures: shards of the dataset → Reshuffle → read (fused with generate), or the extract
+//	dir → Reshuffle →
+//	generate (batched, concurrent) ─┬→ kept samples of each figure (its image once)
+//	                                 ├→ signatures (by SFT id) → band ids → GroupByKey(band) →
+//	                                 │  buckets of ≥ 2 ids → CoGroupByKey(id) with the signatures
+//	                                 │  → GroupByKey(band) → votes → GroupByKey(id)
 //	                                 │  → dedup decisions (side input of the shard keying)
 //	                                 ├→ rejects
 //	                                 └→ bundle statistics
-//	per dataset: count (side input) → drop near duplicates, shard key → GroupByKey(shard) →
-//	write part (every format)
+//	samples: counts per dataset (side inputs) → drop near duplicates, shard key per dataset →
+//	per dataset: GroupByKey(shard) → write part (every format)
 //	everything → GroupByKey(fixed key) → commit SFT (with rejects) and RL versions.
 func buildGraph(s beam.Scope, p plan) {
 	cfg := p.cfg
 	var figs beam.PCollection
 	if p.extract != "" {
+		// One element reads the whole directory: spread its figures over the workers.
 		figs = beam.ParDo(s.Scope("read_extract"), &readExtractFn{Dir: p.extract}, beam.Impulse(s))
+		figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
 	} else {
+		// The shards are spread; each shard's figures stream into generate in the same fused
+		// stage (no shuffle of the images, and generation starts with the first figure read).
 		refs := beam.Reshuffle(s.Scope("spread_shards"), beam.CreateList(s.Scope("shards"), p.shards))
 		figs = beam.ParDo(s.Scope("read_shards"), &readShardFn{Ref: p.ref, S3: cfg.S3}, refs)
 	}
-	figs = beam.Reshuffle(s.Scope("spread_figures"), figs)
 	dedup := cfg.DedupThreshold > 0
 	setting, _ := json.Marshal(genSetting{Gen: cfg.Gen, S3: cfg.S3})
 	samples, sigs, rejGen, statParts := beam.ParDo4(s.Scope("generate"),
@@ -78,25 +84,30 @@ func buildGraph(s beam.Scope, p plan) {
 
 	var drops beam.PCollection // KV<sample id, smallest id it nearly repeats>
 	if dedup {
-		votes := beam.ParDo(s.Scope("dedup"), &dedupFn{Threshold: cfg.DedupThreshold}, beam.GroupByKey(s, sigs))
+		// Signatures travel once, by sample id; band buckets group ids only, and only the
+		// buckets holding two or more samples get their members' signatures.
+		sc := s.Scope("dedup")
+		asks := beam.ParDo(sc, &collideFn{}, beam.GroupByKey(sc, beam.ParDo(sc, bandKeys, sigs)))
+		bucketSigs := beam.ParDo(sc, &attachSigFn{}, beam.CoGroupByKey(sc, asks, sigs))
+		votes := beam.ParDo(sc, &dedupFn{Threshold: cfg.DedupThreshold}, beam.GroupByKey(sc, bucketSigs))
 		drops = beam.ParDo(s.Scope("dedup_decide"), &minDupFn{}, beam.GroupByKey(s, votes))
 	} else {
 		drops = beam.ParDo(s.Scope("no_dedup"), noDrops, beam.Impulse(s))
 	}
-	sft, rl := beam.ParDo2(s.Scope("split"), &splitFn{}, samples)
-	rejects := []beam.PCollection{rejGen}
-	write := func(name string, pc beam.PCollection) beam.PCollection {
+	sc := s.Scope("shard_key")
+	totalSFT := stats.Sum(sc, beam.ParDo(sc, countSFT, samples))
+	totalRL := stats.Sum(sc, beam.ParDo(sc, countRL, samples))
+	sft, rl, rejKeep := beam.ParDo3(sc, &shardKeyFn{PerShard: cfg.SamplesPerShard}, samples,
+		beam.SideInput{Input: totalSFT}, beam.SideInput{Input: totalRL}, beam.SideInput{Input: drops})
+	write := func(name string, keyed beam.PCollection) beam.PCollection {
 		sc := s.Scope("write_" + name)
-		total := stats.Sum(sc, beam.ParDo(sc, countOne, pc))
-		keyed, rej := beam.ParDo2(sc, &shardKeyFn{PerShard: cfg.SamplesPerShard}, pc, beam.SideInput{Input: total}, beam.SideInput{Input: drops})
-		rejects = append(rejects, rej)
 		counts := stats.SumPerKey(sc, beam.ParDo(sc, shardOne, keyed))
 		return beam.ParDo(sc, &writePartFn{Location: cfg.Out + "/" + name, Dataset: name, Version: cfg.Version,
 			Formats: cfg.Formats, S3: cfg.S3}, beam.GroupByKey(sc, keyed), beam.SideInput{Input: counts})
 	}
 	sftParts := write("sft", sft)
 	rlParts := write("rl", rl)
-	rejParts := beam.ParDo(s, rejectPart, beam.Flatten(s, rejects...))
+	rejParts := beam.ParDo(s, rejectPart, beam.Flatten(s, rejGen, rejKeep))
 	marker := beam.ParDo(s, markerPart, beam.Impulse(s))
 	parts := beam.Flatten(s, sftParts, rlParts, rejParts, statParts, marker)
 	runInfo, _ := json.Marshal(map[string]any{"runner": cfg.Beam.RunnerName(), "pairs": cfg.Pairs, "model": cfg.Gen.Model})

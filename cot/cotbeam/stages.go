@@ -42,20 +42,23 @@ var (
 func init() {
 	register.DoFn3x1[context.Context, []byte, func(figureElem), error](&readShardFn{})
 	register.DoFn3x1[context.Context, []byte, func(figureElem), error](&readExtractFn{})
-	register.DoFn6x1[context.Context, figureElem, func(sampleElem), func(string, sigElem), func(shards.Reject), func([]byte), error](&generateFn{})
+	register.DoFn6x1[context.Context, figureElem, func(figureSamples), func(string, sigElem), func(shards.Reject), func([]byte), error](&generateFn{})
 	register.DoFn3x1[string, func(*sigElem) bool, func(string, string), error](&dedupFn{})
+	register.Function3x1(bandKeys)
+	register.DoFn3x0[string, func(*string) bool, func(string, string)](&collideFn{})
+	register.DoFn4x1[string, func(*string) bool, func(*sigElem) bool, func(string, sigElem), error](&attachSigFn{})
 	register.DoFn3x0[string, func(*string) bool, func(string, string)](&minDupFn{})
 	register.Function2x0(noDrops)
-	register.DoFn3x0[sampleElem, func(sampleElem), func(sampleElem)](&splitFn{})
-	register.DoFn6x0[context.Context, sampleElem, int, func(string) func(*string) bool, func(int, sampleElem), func(shards.Reject)](&shardKeyFn{})
+	register.DoFn8x1[context.Context, figureSamples, int, int, func(*string, *string) bool, func(int, sampleElem), func(int, sampleElem), func(shards.Reject), error](&shardKeyFn{})
 	register.DoFn5x1[context.Context, int, func(*sampleElem) bool, func(*int, *int) bool, func([]byte), error](&writePartFn{})
 	register.DoFn3x1[context.Context, int, func(*[]byte) bool, error](&commitFn{})
 	register.Function2x2(shardOne)
-	register.Function1x1(countOne)
+	register.Function1x1(countSFT)
+	register.Function1x1(countRL)
 	register.Function1x1(rejectPart)
 	register.Function1x1(markerPart)
 	register.Emitter1[figureElem]()
-	register.Emitter1[sampleElem]()
+	register.Emitter1[figureSamples]()
 	register.Emitter2[string, sigElem]()
 	register.Emitter2[string, string]()
 	register.Emitter2[int, sampleElem]()
@@ -66,13 +69,15 @@ func init() {
 	register.Iter1[string]()
 	register.Iter1[[]byte]()
 	register.Iter2[int, int]()
+	register.Iter2[string, string]()
 }
 
 // shardOne counts a sample of a shard.
 func shardOne(k int, _ sampleElem) (int, int) { return k, 1 }
 
-// countOne maps a sample to 1 for counting.
-func countOne(sampleElem) int { return 1 }
+// countSFT and countRL count the SFT and RL samples of a figure.
+func countSFT(fs figureSamples) int { return fs.count(false) }
+func countRL(fs figureSamples) int  { return fs.count(true) }
 
 // rejectPart and markerPart turn a reject and the impulse into commit parts.
 func rejectPart(r shards.Reject) []byte { return commitPart{Reject: &r}.encode() }
@@ -143,8 +148,8 @@ func (f *readExtractFn) ProcessElement(ctx context.Context, _ []byte, emit func(
 // bundle keeps up to Batch figures in flight on a pool of goroutines, so the requests of many
 // figures run concurrently over the worker's shared client (whose concurrency bounds the
 // requests in flight); results are emitted as they complete, the rest when the bundle ends.
-// Emitted: kept samples (SFT and RL), LSH band entries of the SFT samples (when dedup is on),
-// rejects, and one statistics part per bundle.
+// Emitted: the kept samples (SFT and RL) of each figure, the SFT samples' MinHash signatures
+// (when dedup is on), rejects, and one statistics part per bundle.
 type generateFn struct {
 	Setting string `json:"setting"` // JSON of genSetting (free-form maps cannot be Beam fields)
 	Batch   int    `json:"batch"`
@@ -213,7 +218,7 @@ func (f *generateFn) Teardown() {
 	}
 }
 
-func (f *generateFn) StartBundle(ctx context.Context, _ func(sampleElem), _ func(string, sigElem), _ func(shards.Reject), _ func([]byte)) error {
+func (f *generateFn) StartBundle(ctx context.Context, _ func(figureSamples), _ func(string, sigElem), _ func(shards.Reject), _ func([]byte)) error {
 	f.meter = &meter{c: f.client}
 	p, err := f.gen.pipeline(f.meter)
 	if err != nil {
@@ -237,7 +242,7 @@ func (f *generateFn) StartBundle(ctx context.Context, _ func(sampleElem), _ func
 	return nil
 }
 
-func (f *generateFn) ProcessElement(ctx context.Context, e figureElem, emitSample func(sampleElem), emitSig func(string, sigElem),
+func (f *generateFn) ProcessElement(ctx context.Context, e figureElem, emitSample func(figureSamples), emitSig func(string, sigElem),
 	emitReject func(shards.Reject), emitPart func([]byte)) error {
 	err := f.process(ctx, e, emitSample, emitSig, emitReject)
 	if err != nil {
@@ -249,7 +254,7 @@ func (f *generateFn) ProcessElement(ctx context.Context, e figureElem, emitSampl
 	return err
 }
 
-func (f *generateFn) process(ctx context.Context, e figureElem, emitSample func(sampleElem), emitSig func(string, sigElem),
+func (f *generateFn) process(ctx context.Context, e figureElem, emitSample func(figureSamples), emitSig func(string, sigElem),
 	emitReject func(shards.Reject)) error {
 	in, err := e.input()
 	if err != nil {
@@ -282,7 +287,7 @@ func (f *generateFn) process(ctx context.Context, e figureElem, emitSample func(
 	}
 }
 
-func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(sampleElem), emitSig func(string, sigElem),
+func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(figureSamples), emitSig func(string, sigElem),
 	emitReject func(shards.Reject), emitPart func([]byte)) error {
 	if f.in == nil {
 		return fmt.Errorf("generate: bundle already failed")
@@ -311,7 +316,7 @@ func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(sampleEle
 }
 
 // emit sends one figure's output on.
-func (f *generateFn) emit(ctx context.Context, r genResult, emitSample func(sampleElem), emitSig func(string, sigElem), emitReject func(shards.Reject)) error {
+func (f *generateFn) emit(ctx context.Context, r genResult, emitSample func(figureSamples), emitSig func(string, sigElem), emitReject func(shards.Reject)) error {
 	if r.err != nil {
 		return fmt.Errorf("generate: %w", r.err)
 	}
@@ -322,31 +327,75 @@ func (f *generateFn) emit(ctx context.Context, r genResult, emitSample func(samp
 	mSFT.Inc(ctx, int64(len(out.SFT)))
 	mRL.Inc(ctx, int64(len(out.RL)))
 	mRejects.Inc(ctx, int64(len(out.Rejects)))
+	var fs figureSamples
 	for i := range out.SFT {
 		s := &out.SFT[i]
-		e, err := newSampleElem(s.ID, false, s)
-		if err != nil {
+		if err := fs.add(s.ID, false, s); err != nil {
 			return err
 		}
-		emitSample(e)
 		if f.Dedup {
 			sig := cot.MinHash(s.Problem + " " + s.Answer)
-			enc := encodeSig(&sig)
-			for b, k := range sig.BandKeys() {
-				emitSig(fmt.Sprintf("%02d-%016x", b, k), sigElem{ID: s.ID, Sig: enc})
-			}
+			emitSig(s.ID, sigElem{ID: s.ID, Sig: encodeSig(&sig)})
 		}
 	}
 	for i := range out.RL {
 		s := &out.RL[i]
-		e, err := newSampleElem(strings.TrimSuffix(s.ID, "-rl"), true, s)
-		if err != nil {
+		if err := fs.add(strings.TrimSuffix(s.ID, "-rl"), true, s); err != nil {
 			return err
 		}
-		emitSample(e)
+	}
+	if len(fs.Samples) > 0 {
+		emitSample(fs)
 	}
 	for _, rej := range out.Rejects {
 		emitReject(rej)
+	}
+	return nil
+}
+
+// bandKeys sends an SFT sample's id (not its signature) to each of its LSH band buckets.
+func bandKeys(id string, e sigElem, emit func(string, string)) error {
+	sig, err := decodeSig(e.Sig)
+	if err != nil {
+		return fmt.Errorf("sample %s: %w", id, err)
+	}
+	for b, k := range sig.BandKeys() {
+		emit(fmt.Sprintf("%02d-%016x", b, k), id)
+	}
+	return nil
+}
+
+// collideFn finds the band buckets that hold two or more samples (the only ones where dedupFn
+// can decide anything) and asks for their members' signatures: KV<sample id, bucket>.
+type collideFn struct{}
+
+func (f *collideFn) ProcessElement(bucket string, ids func(*string) bool, emit func(string, string)) {
+	var ms []string
+	var id string
+	for ids(&id) {
+		ms = append(ms, id)
+	}
+	slices.Sort(ms)
+	if ms = slices.Compact(ms); len(ms) < 2 {
+		return
+	}
+	for _, id := range ms {
+		emit(id, bucket)
+	}
+}
+
+// attachSigFn sends a sample's signature to each colliding bucket that asked for it, so only
+// signatures that can matter travel to dedupFn, each once per such bucket.
+type attachSigFn struct{}
+
+func (f *attachSigFn) ProcessElement(id string, buckets func(*string) bool, sigs func(*sigElem) bool, emit func(string, sigElem)) error {
+	var sig sigElem
+	if !sigs(&sig) {
+		return fmt.Errorf("sample %s: band bucket without a signature", id)
+	}
+	var b string
+	for buckets(&b) {
+		emit(b, sig)
 	}
 	return nil
 }
@@ -409,37 +458,50 @@ func (f *minDupFn) ProcessElement(id string, dups func(*string) bool, emit func(
 // noDrops is the empty decision set when dedup is off.
 func noDrops(_ []byte, _ func(string, string)) {}
 
-// splitFn separates SFT and RL samples when dedup is off.
-type splitFn struct{}
-
-func (f *splitFn) ProcessElement(e sampleElem, emitSFT, emitRL func(sampleElem)) {
-	if e.RL {
-		emitRL(e)
-	} else {
-		emitSFT(e)
-	}
-}
-
-// shardKeyFn drops near duplicates and assigns the other samples to shards. A dropped SFT
-// sample becomes a near_duplicate reject naming the smallest id it nearly repeats; its RL twin
-// (same key) is dropped with it. The shard is a hash of the sample id modulo the shard count,
-// which depends only on the number of samples generated (before dedup), so a rerun writes the
-// same shards.
+// shardKeyFn drops near duplicates and assigns the other samples of a figure to the shards of
+// their dataset (SFT or RL). A dropped SFT sample becomes a near_duplicate reject naming the
+// smallest id it nearly repeats; its RL twin (same key) is dropped with it. The shard is a hash
+// of the sample id modulo the dataset's shard count, which depends only on the number of
+// samples generated (before dedup), so a rerun writes the same shards.
+//
+// The decisions arrive as an iterable side input, read into a map once per bundle: a map side
+// input would cost the runner a state request per sample.
 type shardKeyFn struct {
-	PerShard int `json:"per_shard"`
+	PerShard int               `json:"per_shard"`
+	drops    map[string]string // read in StartBundle
 }
 
-func (f *shardKeyFn) ProcessElement(ctx context.Context, e sampleElem, total int, dupOf func(string) func(*string) bool,
-	emit func(int, sampleElem), emitReject func(shards.Reject)) {
-	var dup string
-	if dupOf(e.Key)(&dup) {
-		if !e.RL {
-			mNearDup.Inc(ctx, 1)
-			emitReject(shards.Reject{Stage: "cot", Kind: "sample", ID: e.Key, Reason: "near_duplicate", Detail: "near duplicate of " + dup})
-		}
-		return
+func (f *shardKeyFn) StartBundle(_ context.Context, _, _ int, drops func(*string, *string) bool,
+	_, _ func(int, sampleElem), _ func(shards.Reject)) {
+	f.drops = map[string]string{}
+	var id, dup string
+	for drops(&id, &dup) {
+		f.drops[id] = dup
 	}
-	emit(bucketOf(e.ID, numShards(total, f.PerShard)), e)
+}
+
+func (f *shardKeyFn) ProcessElement(ctx context.Context, fs figureSamples, totalSFT, totalRL int, _ func(*string, *string) bool,
+	emitSFT, emitRL func(int, sampleElem), emitReject func(shards.Reject)) error {
+	for i := range fs.Samples {
+		k := &fs.Samples[i]
+		if dup, ok := f.drops[k.Key]; ok {
+			if !k.RL {
+				mNearDup.Inc(ctx, 1)
+				emitReject(shards.Reject{Stage: "cot", Kind: "sample", ID: k.Key, Reason: "near_duplicate", Detail: "near duplicate of " + dup})
+			}
+			continue
+		}
+		e, err := fs.sample(i)
+		if err != nil {
+			return err
+		}
+		if e.RL {
+			emitRL(bucketOf(e.ID, numShards(totalRL, f.PerShard)), e)
+		} else {
+			emitSFT(bucketOf(e.ID, numShards(totalSFT, f.PerShard)), e)
+		}
+	}
+	return nil
 }
 
 // writePartFn writes one shard of a dataset in every format (shards.WritePart): the samples
