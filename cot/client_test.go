@@ -99,14 +99,14 @@ func TestClientCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := fm.requests.Load()
+	before := fm.Requests.Load()
 	c2 := testClient(t, fm.URL(), dir) // a new process would see the same directory
 	r2, err := c2.Complete(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fm.requests.Load() != before || c2.Stats().CacheHits != 1 {
-		t.Fatalf("second request reached the server (%d → %d), hits %d", before, fm.requests.Load(), c2.Stats().CacheHits)
+	if fm.Requests.Load() != before || c2.Stats().CacheHits != 1 {
+		t.Fatalf("second request reached the server (%d → %d), hits %d", before, fm.Requests.Load(), c2.Stats().CacheHits)
 	}
 	if r1.Choices[0].Message.Content != r2.Choices[0].Message.Content {
 		t.Fatal("cached response differs")
@@ -120,7 +120,7 @@ func TestClientCache(t *testing.T) {
 	if _, err := c2.Complete(context.Background(), req); err != nil {
 		t.Fatal(err)
 	}
-	if fm.requests.Load() != before+1 {
+	if fm.Requests.Load() != before+1 {
 		t.Fatal("corrupt cache entry was used")
 	}
 	// the API key travels as a bearer token

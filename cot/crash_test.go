@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 func TestResumeAfterKill(t *testing.T) {
 	cache := t.TempDir()
 	fm := newFakeModel(testTimeout)
-	fm.latency.Store(int64(20 * time.Millisecond))
+	fm.Latency.Store(int64(20 * time.Millisecond))
 	defer fm.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), crashEnv+"="+fm.URL(), crashEnv+"_CACHE="+cache)
@@ -64,7 +64,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if cached >= total {
 		t.Fatalf("the child finished before the kill (%d of %d cached)", cached, total)
 	}
-	if got := fm2.requests.Load(); got != int64(total-cached) {
+	if got := fm2.Requests.Load(); got != int64(total-cached) {
 		t.Errorf("resumed run sent %d requests, want %d (total %d, cached by the killed run %d)", got, total-cached, total, cached)
 	}
 	if sum.Requested != sum.SFT+sum.Rejects || sum.Figures != len(figs) {
@@ -79,5 +79,5 @@ func TestResumeAfterKill(t *testing.T) {
 	if a, b := outputDigest(sink.outs), outputDigest(clean.outs); a != b {
 		t.Error("resumed output differs from a clean run")
 	}
-	t.Logf("killed with %d of %d responses cached; the resumed run sent %d requests", cached, total, fm2.requests.Load())
+	t.Logf("killed with %d of %d responses cached; the resumed run sent %d requests", cached, total, fm2.Requests.Load())
 }

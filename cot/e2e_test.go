@@ -164,7 +164,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// from the extract directory into plain JSONL: the same samples, answered from the cache
-	before := fm.requests.Load()
+	before := fm.Requests.Load()
 	src2, _, _, err := OpenFigures(ctx, exdir, shards.ReadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -178,8 +178,8 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum2.SFT != sum.SFT || sum2.RL != sum.RL || fm.requests.Load() != before {
-		t.Errorf("extract dir run: %+v (server requests %d → %d)", sum2, before, fm.requests.Load())
+	if sum2.SFT != sum.SFT || sum2.RL != sum.RL || fm.Requests.Load() != before {
+		t.Errorf("extract dir run: %+v (server requests %d → %d)", sum2, before, fm.Requests.Load())
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "rl.jsonl"))
 	if err != nil {

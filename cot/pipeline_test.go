@@ -185,7 +185,7 @@ func TestResumeFromCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	total := cacheEntries(t, cache)
-	if got := fm2.requests.Load(); got != int64(total-cached) {
+	if got := fm2.Requests.Load(); got != int64(total-cached) {
 		t.Errorf("rerun sent %d requests, want %d (total %d, cached %d)", got, total-cached, total, cached)
 	}
 
@@ -196,14 +196,14 @@ func TestResumeFromCache(t *testing.T) {
 	if _, err := Run(context.Background(), testPipeline(t, testClient(t, fm3.URL(), "")), seqOf(figs), sink3, RunConfig{Workers: 4}); err != nil {
 		t.Fatal(err)
 	}
-	if fm3.requests.Load() != int64(total) {
-		t.Errorf("full run sent %d requests, cache holds %d", fm3.requests.Load(), total)
+	if fm3.Requests.Load() != int64(total) {
+		t.Errorf("full run sent %d requests, cache holds %d", fm3.Requests.Load(), total)
 	}
 	if a, b := outputDigest(sink2.outs), outputDigest(sink3.outs); a != b {
 		t.Errorf("resumed output differs from a clean run:\n%s\n---\n%s", a, b)
 	}
 	t.Logf("rerun rejects: %v", outputDigestRejects(sink2.outs))
-	t.Logf("crash after 5 figures: %d of %d requests cached; rerun sent %d", cached, total, fm2.requests.Load())
+	t.Logf("crash after 5 figures: %d of %d requests cached; rerun sent %d", cached, total, fm2.Requests.Load())
 }
 
 func outputDigest(outs []*Output) string {

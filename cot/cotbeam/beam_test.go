@@ -228,8 +228,8 @@ func TestBeamEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fm2.requests.Load() != 0 {
-		t.Errorf("the local run sent %d requests; all were cached", fm2.requests.Load())
+	if fm2.Requests.Load() != 0 {
+		t.Errorf("the local run sent %d requests; all were cached", fm2.Requests.Load())
 	}
 	lsft, lsm := readDataset(t, filepath.Join(root, "local", "sft"))
 	lrl, _ := readDataset(t, filepath.Join(root, "local", "rl"))

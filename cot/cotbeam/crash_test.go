@@ -76,7 +76,7 @@ func TestBeamResumeAfterKill(t *testing.T) {
 	writeExtractDir(t, ex, figs)
 	cache := filepath.Join(root, "cache")
 	fm := newFakeModel(testTimeout)
-	fm.latency.Store(int64(60 * time.Millisecond))
+	fm.Latency.Store(int64(60 * time.Millisecond))
 	defer fm.Close()
 	cfg := Config{Pairs: ex, Out: filepath.Join(root, "out"), Version: "r1", Formats: []shards.Format{shards.WebDataset, shards.JSONL},
 		SamplesPerShard: 16, DedupThreshold: -1, Gen: testGen(fm.URL(), cache)}
@@ -120,7 +120,7 @@ func TestBeamResumeAfterKill(t *testing.T) {
 	if cached >= total {
 		t.Fatalf("the child finished before the kill (%d of %d cached)", cached, total)
 	}
-	if got := fm2.requests.Load(); got != int64(total-cached) {
+	if got := fm2.Requests.Load(); got != int64(total-cached) {
 		t.Errorf("the rerun sent %d requests, want %d (total %d, cached by the killed run %d)", got, total-cached, total, cached)
 	}
 	if sum.Requested != sum.SFT+sum.Rejects || sum.Figures != len(figs) || sum.Reasons["parse_error"] != 5 {
@@ -142,8 +142,8 @@ func TestBeamResumeAfterKill(t *testing.T) {
 	if _, err := cot.Run(context.Background(), p, cot.ExtractDir(ex), sink, cot.RunConfig{Workers: 8, DedupThreshold: -1}); err != nil {
 		t.Fatal(err)
 	}
-	if fm3.requests.Load() != 0 {
-		t.Errorf("the local run sent %d requests", fm3.requests.Load())
+	if fm3.Requests.Load() != 0 {
+		t.Errorf("the local run sent %d requests", fm3.Requests.Load())
 	}
 	lsft, lsm := readDataset(t, filepath.Join(dir, "sft"))
 	lrl, _ := readDataset(t, filepath.Join(dir, "rl"))
@@ -155,5 +155,5 @@ func TestBeamResumeAfterKill(t *testing.T) {
 			t.Errorf("%s missing from the beam output", id)
 		}
 	}
-	t.Logf("killed with %d of %d responses cached; the rerun sent %d requests", cached, total, fm2.requests.Load())
+	t.Logf("killed with %d of %d responses cached; the rerun sent %d requests", cached, total, fm2.Requests.Load())
 }

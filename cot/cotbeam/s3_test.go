@@ -122,7 +122,7 @@ func TestBeamOnS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.SFT == 0 || sum.Requested != sum.SFT+sum.Rejects || fm.requests.Load() == 0 {
+	if sum.SFT == 0 || sum.Requested != sum.SFT+sum.Rejects || fm.Requests.Load() == 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	st, err := storage.Open(ctx, "s3://test/cache", s3.Config())
@@ -142,8 +142,8 @@ func TestBeamOnS3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fm2.requests.Load() != 0 || sum2.Client.CacheHits != sum2.Client.Requests || sum2.SFT != sum.SFT || sum2.RL != sum.RL {
-		t.Errorf("second run: %d server requests, summary %+v (first %+v)", fm2.requests.Load(), sum2, sum)
+	if fm2.Requests.Load() != 0 || sum2.Client.CacheHits != sum2.Client.Requests || sum2.SFT != sum.SFT || sum2.RL != sum.RL {
+		t.Errorf("second run: %d server requests, summary %+v (first %+v)", fm2.Requests.Load(), sum2, sum)
 	}
 	// Both versions in the bucket verify and hold the same samples.
 	a, _ := readDataset(t, "s3://test/cot/sft@s1")
