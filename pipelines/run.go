@@ -69,7 +69,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		cfg.Output = abs
 	}
 	s3 := S3Settings{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, Insecure: cfg.S3Insecure, CABundle: cfg.S3CABundle}
-	st, err := storage.Open(ctx, cfg.Output, s3.config())
+	st, err := storage.Open(ctx, cfg.Output, s3.Config())
 	if err != nil {
 		return nil, fmt.Errorf("output: %w", err)
 	}

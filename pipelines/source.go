@@ -13,21 +13,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/shards/storage"
 )
 
-// S3Settings are the non-secret S3 settings that travel to workers (credentials come from
-// each worker's environment).
-type S3Settings struct {
-	Endpoint string `json:"endpoint,omitempty"`
-	Region   string `json:"region,omitempty"`
-	Insecure bool   `json:"insecure,omitempty"`
-	CABundle string `json:"ca_bundle,omitempty"`
-}
-
-func (s S3Settings) config() storage.S3Config {
-	return storage.S3Config{Endpoint: s.Endpoint, Region: s.Region, Insecure: s.Insecure, CABundle: s.CABundle}
-}
+// S3Settings are the non-secret S3 settings that travel to workers.
+type S3Settings = beamrun.S3Settings
 
 // stores opens and caches one storage.Store per S3 bucket (one per DoFn instance).
 type stores struct {
@@ -45,7 +36,7 @@ func (s *stores) bucket(ctx context.Context, bucket string) (storage.Store, erro
 	if st, ok := s.m[bucket]; ok {
 		return st, nil
 	}
-	st, err := storage.Open(ctx, "s3://"+bucket, s.s3.config())
+	st, err := storage.Open(ctx, "s3://"+bucket, s.s3.Config())
 	if err != nil {
 		return nil, err
 	}

@@ -95,7 +95,7 @@ func (s *sink) open(ctx context.Context) error {
 	if s.store != nil {
 		return nil
 	}
-	st, err := storage.Open(ctx, s.Output, s.S3.config())
+	st, err := storage.Open(ctx, s.Output, s.S3.Config())
 	if err != nil {
 		return fmt.Errorf("output %s: %w", s.Output, err)
 	}

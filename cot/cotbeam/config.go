@@ -19,22 +19,10 @@ import (
 	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/shards"
-	"github.com/eosinlab/eosin/shards/storage"
 )
 
-// S3Settings are the non-secret S3 settings that travel to workers (credentials come from each
-// worker's environment).
-type S3Settings struct {
-	Endpoint string `json:"endpoint,omitempty"`
-	Region   string `json:"region,omitempty"`
-	Insecure bool   `json:"insecure,omitempty"`
-	CABundle string `json:"ca_bundle,omitempty"`
-}
-
-// Config returns the storage configuration of the settings.
-func (s S3Settings) Config() storage.S3Config {
-	return storage.S3Config{Endpoint: s.Endpoint, Region: s.Region, Insecure: s.Insecure, CABundle: s.CABundle}
-}
+// S3Settings are the non-secret S3 settings that travel to workers.
+type S3Settings = beamrun.S3Settings
 
 // GenConfig is what a worker needs to build the generator client and the cot.Pipeline. It is
 // JSON-serialised into the pipeline, so it holds no secrets (the API key is read from the
