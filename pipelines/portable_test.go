@@ -2,14 +2,7 @@ package pipelines
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -24,10 +17,9 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/passert"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
+	"github.com/eosinlab/eosin/internal/s3test"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // waitPort waits until addr accepts connections.
@@ -118,41 +110,12 @@ func TestPortableRunner(t *testing.T) {
 // TestS3Output reads the PDFs from and writes the dataset to a loopback S3 server (versitygw
 // over TLS, as in the shards tests), then reads it back with the shards reader.
 func TestS3Output(t *testing.T) {
-	vgw := ""
-	if p, err := exec.LookPath("versitygw"); err == nil {
-		vgw = p
-	} else if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "versitygw")
-		if _, err := os.Stat(p); err == nil {
-			vgw = p
-		}
-	}
-	if vgw == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("versitygw missing (scripts/deps.d/50-shards.sh installs it)")
-		}
-		t.Skip("versitygw missing (scripts/deps.d/50-shards.sh installs it)")
-	}
-	dir := t.TempDir()
-	certFile, keyFile := testCert(t, dir)
-	port, err := freePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	data, sidecar := filepath.Join(dir, "data"), filepath.Join(dir, "sidecar")
-	os.MkdirAll(data, 0o755)
-	os.MkdirAll(sidecar, 0o755)
-	cmd := exec.Command(vgw, "--port", addr, "--cert", certFile, "--key", keyFile, "--quiet", "posix", "--sidecar", sidecar, data)
-	cmd.Env = append(os.Environ(), "ROOT_ACCESS_KEY=eosintest", "ROOT_SECRET_KEY=eosintest-secret-key")
-	startProcess(t, "versitygw.log", cmd)
-	waitPort(t, addr, 30*time.Second)
-	t.Setenv("AWS_ACCESS_KEY_ID", "eosintest")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "eosintest-secret-key")
-	t.Setenv("AWS_REGION", "us-east-1")
+	srv := s3test.Start(t)
+	srv.MakeBucket("test")
+	srv.SetEnv()
+	addr, certFile := srv.Addr, srv.CertFile
 	ctx := context.Background()
 	s3cfg := storage.S3Config{Endpoint: "https://" + addr, CABundle: certFile}
-	makeBucket(t, addr, certFile, "test")
 	st, err := storage.Open(ctx, "s3://test/in", s3cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -197,78 +160,6 @@ func TestS3Output(t *testing.T) {
 	if !slices.Equal(ids(figs), ids(figsL)) {
 		t.Fatalf("S3 build ids %v, local %v", ids(figs), ids(figsL))
 	}
-}
-
-func makeBucket(t *testing.T, addr, certFile, bucket string) {
-	t.Helper()
-	st, err := storage.Open(context.Background(), "s3://"+bucket, storage.S3Config{Endpoint: "https://" + addr, CABundle: certFile})
-	if err == nil {
-		st.Close()
-		return // exists
-	}
-	s3, ok := openMinio(t, addr, certFile)
-	if !ok {
-		t.Fatalf("bucket %s: %v", bucket, err)
-	}
-	if err := s3.MakeBucket(context.Background(), bucket, minio.MakeBucketOptions{}); err != nil {
-		t.Fatalf("make bucket: %v", err)
-	}
-}
-
-func openMinio(t *testing.T, addr, certFile string) (*minio.Client, bool) {
-	t.Helper()
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pem)
-	tr, err := minio.DefaultTransport(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr.TLSClientConfig.RootCAs = pool
-	cl, err := minio.New(addr, &minio.Options{Creds: credentials.NewStaticV4("eosintest", "eosintest-secret-key", ""), Secure: true, Transport: tr, BucketLookup: minio.BucketLookupPath, Region: "us-east-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cl, true
-}
-
-// testCert makes a self-signed certificate for 127.0.0.1.
-func testCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "eosin pipelines test S3"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 // TestGraph runs the corpus graph itself under ptest (prism) and checks its PCollections with

@@ -203,7 +203,7 @@ func BenchmarkWebDatasetS3(b *testing.B) {
 	store := openStore(b, srv.prefix("bench"), cfg)
 	ctx := context.Background()
 	var ours, put, oursCPU, putCPU, oursSrv, putSrv time.Duration
-	pid := srv.cmd.Process.Pid
+	pid := srv.Pid()
 	i := 0
 	for b.Loop() {
 		i++

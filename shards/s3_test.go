@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/eosinlab/eosin/internal/s3test"
 	"github.com/eosinlab/eosin/shards/mds"
 	"github.com/eosinlab/eosin/shards/wds"
 	"io"
@@ -41,7 +42,7 @@ func TestS3RoundTrip(t *testing.T) {
 	}
 	m, err := w.Commit(ctx)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, srv.log())
+		t.Fatalf("%v\n%s", err, srv.Log())
 	}
 	big := false
 	for _, s := range m.Shards {
@@ -104,7 +105,7 @@ type killingTransport struct {
 func (k *killingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Query().Get("partNumber") == "2" {
 		k.once.Do(func() {
-			k.srv.stop()
+			k.srv.Stop()
 			k.hit.Store(true)
 		})
 	}
@@ -125,7 +126,7 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	defer slog.SetDefault(prev)
 	pool := x509.NewCertPool()
-	pem, _ := os.ReadFile(srv.certFile)
+	pem, _ := os.ReadFile(srv.CertFile)
 	pool.AppendCertsFromPEM(pem)
 	kt := &killingTransport{srv: srv, base: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 	faulty := srv.config()
@@ -156,14 +157,14 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 		t.Fatalf("unclear failure: %v", err)
 	}
 	t.Logf("failure reported: %v", err)
-	if strings.Contains(logBuf.String()+msgOf(werr)+msgOf(cerr), srv.secretKey) {
+	if strings.Contains(logBuf.String()+msgOf(werr)+msgOf(cerr), s3test.SecretKey) {
 		t.Fatal("the secret key appears in a log line or an error")
 	}
 	if !strings.Contains(logBuf.String(), "retrying") {
 		t.Fatalf("no retry logged:\n%s", logBuf.String())
 	}
 
-	srv.start()
+	srv.Restart()
 	st, err := storage.OpenS3(ctx, "test", "sft", srv.config())
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestS3ServerStopsMidUpload(t *testing.T) {
 	}
 	m, err := w.Commit(rctx)
 	if err != nil {
-		t.Fatalf("rerun: %v\n%s", err, srv.log())
+		t.Fatalf("rerun: %v\n%s", err, srv.Log())
 	}
 	ds, err := Open(rctx, prefix, ReadOptions{S3: srv.config()})
 	if err != nil {
