@@ -1,7 +1,6 @@
 package pipelines
 
 import (
-	"hash/fnv"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -118,14 +117,4 @@ func init() {
 	for _, t := range []any{docRef{}, docItem{}, workItem{}, rangeItem{}, rangeResult{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, commitPart{}, shards.Reject{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
-}
-
-// bucketOf spreads keys over n buckets deterministically.
-func bucketOf(key string, n int) int {
-	if n <= 1 {
-		return 0
-	}
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % uint64(n))
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/internal/quality"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
@@ -48,9 +49,6 @@ func rangeResultPart(r rangeResult) []byte {
 	return b
 }
 
-// numShards is how many shards n records make at perShard records each (at least one).
-func numShards(n, perShard int) int { return max(1, (n+perShard-1)/perShard) }
-
 // figShardKeyFn assigns a figure to a shard: a hash of its ID modulo the shard count, which
 // depends only on the number of kept figures, so a rerun writes the same shards.
 type figShardKeyFn struct {
@@ -58,7 +56,7 @@ type figShardKeyFn struct {
 }
 
 func (f *figShardKeyFn) ProcessElement(_ context.Context, it figItem, total int, emit func(int, figItem)) {
-	emit(bucketOf(it.ID, numShards(total, f.PerShard)), it)
+	emit(beamrun.ShardOf(it.ID, total, f.PerShard), it)
 }
 
 // rejectShardKeyFn assigns a reject record to a reject file.
@@ -67,7 +65,7 @@ type rejectShardKeyFn struct {
 }
 
 func (f *rejectShardKeyFn) ProcessElement(_ context.Context, r shards.Reject, total int, emit func(int, shards.Reject)) {
-	emit(bucketOf(rejectKey(r), numShards(total, f.PerShard)), r)
+	emit(beamrun.ShardOf(rejectKey(r), total, f.PerShard), r)
 }
 
 func rejectKey(r shards.Reject) string {

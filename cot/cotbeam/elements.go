@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"reflect"
 	"slices"
 
@@ -182,16 +181,3 @@ func init() {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 }
-
-// bucketOf spreads keys over n buckets deterministically.
-func bucketOf(key string, n int) int {
-	if n <= 1 {
-		return 0
-	}
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % uint64(n))
-}
-
-// numShards is how many shards n records make at perShard records each (at least one).
-func numShards(n, perShard int) int { return max(1, (n+perShard-1)/perShard) }

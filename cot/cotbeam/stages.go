@@ -12,6 +12,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/eosinlab/eosin/cot"
+	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -496,9 +497,9 @@ func (f *shardKeyFn) ProcessElement(ctx context.Context, fs figureSamples, total
 			return err
 		}
 		if e.RL {
-			emitRL(bucketOf(e.ID, numShards(totalRL, f.PerShard)), e)
+			emitRL(beamrun.ShardOf(e.ID, totalRL, f.PerShard), e)
 		} else {
-			emitSFT(bucketOf(e.ID, numShards(totalSFT, f.PerShard)), e)
+			emitSFT(beamrun.ShardOf(e.ID, totalSFT, f.PerShard), e)
 		}
 	}
 	return nil
