@@ -251,20 +251,26 @@ func openDocument(ctx context.Context, st *stores, uri, sha string, opts ...extr
 	return doc, nil
 }
 
-// layoutDocument is the body of layoutFn.
-func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRange int, emit func(rangeItem), reject func(shards.Reject)) (docResult, error) {
-	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
-	rej := func(r shards.Reject) {
+// countRejects wraps reject for the rejects of one document: each is counted, gets the
+// document's sha256 when it has none, and a rejected page also adds to *pagesBad.
+func countRejects(ctx context.Context, sha string, pagesBad *int, reject func(shards.Reject)) func(shards.Reject) {
+	return func(r shards.Reject) {
 		mRejects.Inc(ctx, 1)
 		if r.DocSHA == "" {
-			r.DocSHA = w.SHA256
+			r.DocSHA = sha
 		}
 		if r.Kind == "page" {
-			res.PagesBad++
+			*pagesBad++
 			mPagesRejected.Inc(ctx, 1)
 		}
 		reject(r)
 	}
+}
+
+// layoutDocument is the body of layoutFn.
+func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRange int, emit func(rangeItem), reject func(shards.Reject)) (docResult, error) {
+	res := docResult{SHA256: w.SHA256, URI: w.URI, Status: "ok"}
+	rej := countRejects(ctx, w.SHA256, &res.PagesBad, reject)
 	doc, r := openDocument(ctx, st, w.URI, w.SHA256, extract.WithoutImageData())
 	if r != nil {
 		res.Status = "rejected"
@@ -349,17 +355,7 @@ func pageRanges(w workItem, lr layout.Result, perRange int) ([]rangeItem, error)
 // renderRange is the body of renderFn.
 func renderRange(ctx context.Context, st *stores, r rangeItem, dpi int, sp *scannedPages, emit func(figItem), reject func(shards.Reject)) (rangeResult, error) {
 	var res rangeResult
-	rej := func(x shards.Reject) {
-		mRejects.Inc(ctx, 1)
-		if x.DocSHA == "" {
-			x.DocSHA = r.SHA256
-		}
-		if x.Kind == "page" {
-			res.PagesBad++
-			mPagesRejected.Inc(ctx, 1)
-		}
-		reject(x)
-	}
+	rej := countRejects(ctx, r.SHA256, &res.PagesBad, reject)
 	doc, x := openDocument(ctx, st, r.URI, r.SHA256)
 	if x != nil {
 		// The layout step read this document a moment ago: the whole range fails, page by page.
