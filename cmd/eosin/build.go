@@ -90,8 +90,13 @@ metrics; the summary at the end from the committed manifest.`,
 	for _, fd := range flagCfg.Fields() {
 		bindFlag(f, fd)
 	}
-	// Every other Beam pipeline option (Dataflow's --project, --region, …) is accepted and
-	// passed to Beam; they are hidden to keep the help readable.
+	addBeamOptions(f)
+	return cmd
+}
+
+// addBeamOptions accepts every other Beam pipeline option (Dataflow's --project, --region,
+// …) on f and passes it to Beam; they are hidden to keep the help readable.
+func addBeamOptions(f *pflag.FlagSet) {
 	own := map[string]bool{}
 	f.VisitAll(func(fl *pflag.Flag) { own[fl.Name] = true })
 	f.AddGoFlagSet(flag.CommandLine)
@@ -100,7 +105,6 @@ metrics; the summary at the end from the committed manifest.`,
 			fl.Hidden = true
 		}
 	})
-	return cmd
 }
 
 // bindFlag defines the flag of one configuration key, pointing at its field.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -225,16 +224,7 @@ names as keys).`,
 	f.StringVar(&s3.Region, "s3_region", "", "S3 region (default $AWS_REGION)")
 	f.BoolVar(&s3.Insecure, "s3_insecure", false, "plain HTTP to a bare host:port S3 endpoint")
 	f.StringVar(&s3.CABundle, "s3_ca_bundle", "", "PEM file of extra CAs for the S3 endpoint (default $AWS_CA_BUNDLE)")
-	// Every other Beam pipeline option (Dataflow's --project, --region, …) is accepted and
-	// passed to Beam; they are hidden to keep the help readable.
-	own := map[string]bool{}
-	f.VisitAll(func(fl *pflag.Flag) { own[fl.Name] = true })
-	f.AddGoFlagSet(flag.CommandLine)
-	f.VisitAll(func(fl *pflag.Flag) {
-		if !own[fl.Name] {
-			fl.Hidden = true
-		}
-	})
+	addBeamOptions(f)
 	return cmd
 }
 
