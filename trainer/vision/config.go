@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+
+	"github.com/eosinlab/eosin/trainer/model"
 )
 
 // Generation names the vision tower variant.
@@ -130,51 +132,71 @@ type VLConfig struct {
 	ImageTokenID  int32  `json:"image_token_id"`
 	VisionStartID int32  `json:"vision_start_token_id"`
 	VisionEndID   int32  `json:"vision_end_token_id"`
-	RopeScaling   struct {
-		Type         string `json:"type"`
-		MropeSection []int  `json:"mrope_section"`
-	} `json:"rope_scaling"`
+	// RopeScaling holds the decoder's M-RoPE sections, resolved by model.ParseConfig from
+	// rope_scaling or rope_parameters, flat or under text_config.
+	RopeScaling struct {
+		Type         string
+		MropeSection []int
+	} `json:"-"`
 }
 
-// ParseVLConfig decodes the vision-language keys of a config.json (the decoder part is
-// read by model.ParseConfig). Token ids default to Qwen's (151655, 151652, 151653).
+// VisionDefaults returns the vision_config transformers builds for a generation when
+// config.json gives no value (Qwen2VLVisionConfig, Qwen2_5_VLVisionConfig).
+func VisionDefaults(gen Generation) Config {
+	if gen == Qwen2VL {
+		return Config{Gen: gen, Depth: 32, EmbedDim: 1280, HiddenSize: 3584, HiddenAct: "quick_gelu", MLPRatio: 4,
+			NumHeads: 16, InChannels: 3, PatchSize: 14, SpatialMergeSize: 2, TemporalPatchSize: 2}
+	}
+	return Config{Gen: gen, Depth: 32, HiddenSize: 3584, HiddenAct: "silu", IntermediateSize: 3420, NumHeads: 16,
+		InChannels: 3, PatchSize: 14, SpatialMergeSize: 2, TemporalPatchSize: 2, TokensPerSecond: 4,
+		WindowSize: 112, OutHiddenSize: 3584, FullAttBlockIndexes: []int{7, 15, 23, 31}}
+}
+
+// ParseVLConfig decodes the vision-language keys of a config.json as transformers 4.x and
+// 5.x write them: vision_config over transformers' defaults for the generation (in_chans
+// and spatial_patch_size, which transformers ignores, must agree with in_channels and
+// patch_size when present), the token ids (default Qwen's 151655, 151652, 151653) and the
+// decoder's mrope_section, which must be present. The decoder part is checked by
+// model.ParseConfig.
 func ParseVLConfig(b []byte) (*VLConfig, error) {
-	c := &VLConfig{ImageTokenID: 151655, VisionStartID: 151652, VisionEndID: 151653}
+	var head struct {
+		ModelType string `json:"model_type"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("vl config: %w", err)
+	}
+	var gen Generation
+	switch head.ModelType {
+	case model.TypeQwen2VL:
+		gen = Qwen2VL
+	case model.TypeQwen25VL:
+		gen = Qwen25VL
+	default:
+		return nil, fmt.Errorf("vl config: model_type %q is not qwen2_vl or qwen2_5_vl", head.ModelType)
+	}
+	c := &VLConfig{ImageTokenID: 151655, VisionStartID: 151652, VisionEndID: 151653, Vision: VisionDefaults(gen)}
 	if err := json.Unmarshal(b, c); err != nil {
 		return nil, fmt.Errorf("vl config: %w", err)
 	}
-	var text struct {
-		TextConfig *struct {
-			RopeScaling *struct {
-				MropeSection []int `json:"mrope_section"`
-			} `json:"rope_scaling"`
-		} `json:"text_config"`
+	c.Vision.Gen = gen
+	v := &c.Vision
+	if v.InChans != 0 && v.InChans != v.InChannels {
+		return nil, fmt.Errorf("vl config: vision_config.in_chans %d differs from in_channels %d", v.InChans, v.InChannels)
 	}
-	if json.Unmarshal(b, &text) == nil && text.TextConfig != nil && text.TextConfig.RopeScaling != nil && len(c.RopeScaling.MropeSection) == 0 {
-		c.RopeScaling.MropeSection = text.TextConfig.RopeScaling.MropeSection
+	if v.SpatialPatchSize != 0 && v.SpatialPatchSize != v.PatchSize {
+		return nil, fmt.Errorf("vl config: vision_config.spatial_patch_size %d differs from patch_size %d", v.SpatialPatchSize, v.PatchSize)
 	}
-	switch c.ModelType {
-	case "qwen2_vl":
-		c.Vision.Gen = Qwen2VL
-	case "qwen2_5_vl":
-		c.Vision.Gen = Qwen25VL
-	default:
-		return nil, fmt.Errorf("vl config: model_type %q is not qwen2_vl or qwen2_5_vl", c.ModelType)
+	dec, err := model.ParseConfig(b)
+	if err != nil {
+		return nil, fmt.Errorf("vl config: %w", err)
 	}
-	if c.Vision.Gen == Qwen2VL && c.Vision.MLPRatio == 0 {
-		c.Vision.MLPRatio = 4
+	if len(dec.MRoPESection) == 0 {
+		return nil, fmt.Errorf("vl config: mrope_section missing (rope_scaling or rope_parameters, flat or under text_config)")
 	}
-	if c.Vision.TemporalPatchSize == 0 {
-		c.Vision.TemporalPatchSize = 2
-	}
-	if c.Vision.SpatialMergeSize == 0 {
-		c.Vision.SpatialMergeSize = 2
-	}
-	if len(c.RopeScaling.MropeSection) == 0 {
-		return nil, fmt.Errorf("vl config: rope_scaling.mrope_section missing")
-	}
+	c.RopeScaling.Type = "mrope"
+	c.RopeScaling.MropeSection = dec.MRoPESection
 	if err := c.Vision.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("vl config: %w", err)
 	}
 	return c, nil
 }
