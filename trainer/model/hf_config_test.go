@@ -16,10 +16,10 @@ import (
 func TestPublishedConfigs(t *testing.T) {
 	type shape struct {
 		hidden, layers, heads, kv, headDim, inter, vocab int
-		tied                                            bool
-		theta                                           float64
-		mrope                                           string
-		params                                          int
+		tied                                             bool
+		theta                                            float64
+		mrope                                            string
+		params                                           int
 	}
 	qwen2_05 := shape{896, 24, 14, 2, 64, 4864, 151936, true, 1e6, "[]", 494032768}
 	qwen2_15 := shape{1536, 28, 12, 2, 128, 8960, 151936, true, 1e6, "[]", 1543714304}
