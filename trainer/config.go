@@ -12,6 +12,7 @@ import (
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/trainer/grpo"
 	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/vision"
 )
 
 // Config is the YAML configuration of a training run (grpo.yaml).
@@ -49,10 +50,22 @@ type Config struct {
 type VisionConfig struct {
 	// Train updates the vision tower too (false: frozen, only the decoder learns).
 	Train bool `yaml:"train"`
-	// MinPixels and MaxPixels bound the resized images (0: the processor defaults 3136 and
-	// 1 003 520; Med-R1 uses max 401 408).
+	// MinPixels and MaxPixels bound the resized images (0: the checkpoint's
+	// preprocessor_config.json, else the published 3136 and 12 845 056; Med-R1 uses max
+	// 401 408).
 	MinPixels int `yaml:"min_pixels"`
 	MaxPixels int `yaml:"max_pixels"`
+}
+
+// Processor is base with the pixel bounds set here overriding its own.
+func (v VisionConfig) Processor(base vision.Processor) vision.Processor {
+	if v.MinPixels > 0 {
+		base.MinPixels = v.MinPixels
+	}
+	if v.MaxPixels > 0 {
+		base.MaxPixels = v.MaxPixels
+	}
+	return base
 }
 
 // ModelConfig selects the initial model.

@@ -59,7 +59,7 @@ func NewVLMTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, 
 	}
 	dp, vp := policy.Dec.P, policy.Vis.P
 	t := &VLMTrainer{Cfg: cfg, Codec: codec, Scorer: scorer, Data: &Source{Tasks: tasks, Seed: cfg.Seed}, Policy: policy,
-		Processor: vision.Processor{MinPixels: cfg.Vision.MinPixels, MaxPixels: cfg.Vision.MaxPixels},
+		Processor: cfg.Vision.Processor(vision.PublishedProcessor()),
 		m:         dp.ZerosLike(), v: dp.ZerosLike(), grad: dp.ZerosLike(),
 		rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	if cfg.Vision.Train {
@@ -405,6 +405,17 @@ func runVLM(ctx context.Context, cfg Config, opt RunOptions, codec Codec, scorer
 	if err != nil {
 		return err
 	}
+	proc, err := vision.ReadProcessor(cfg.Model.Path)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	tr.Processor = cfg.Vision.Processor(proc)
+	if err := tr.Processor.Validate(); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	if err := tr.Processor.Check(policy.Vis.Cfg); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -437,6 +448,11 @@ func runVLM(ctx context.Context, cfg Config, opt RunOptions, codec Codec, scorer
 	if tokPath != "" {
 		if b, err := os.ReadFile(tokPath); err == nil {
 			os.WriteFile(filepath.Join(final, "tokenizer.json"), b, 0o644)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(cfg.Model.Path, "preprocessor_config.json")); err == nil {
+		if err := os.WriteFile(filepath.Join(final, "preprocessor_config.json"), b, 0o644); err != nil {
+			return fmt.Errorf("train: %w", err)
 		}
 	}
 	return nil

@@ -6,10 +6,15 @@
 package vision
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 )
 
 // Qwen2-VL image processor constants.
@@ -19,9 +24,11 @@ const (
 	MergeSize         = 2
 	// Factor is the resize granularity: patch size × merge size.
 	Factor = PatchSize * MergeSize
-	// DefaultMinPixels and DefaultMaxPixels are the processor class defaults.
+	// DefaultMinPixels and DefaultMaxPixels are the bounds in the preprocessor_config.json
+	// published with the Qwen2-VL and Qwen2.5-VL checkpoints (the processor class itself
+	// defaults to a max of 28·28·1280 = 1 003 520).
 	DefaultMinPixels = 56 * 56
-	DefaultMaxPixels = 28 * 28 * 1280
+	DefaultMaxPixels = 28 * 28 * 16384
 	// PatchDim is the length of one flattened patch row: channels × temporal × 14 × 14.
 	PatchDim = 3 * TemporalPatchSize * PatchSize * PatchSize
 )
@@ -36,24 +43,29 @@ var (
 // pixel count within [minPixels, maxPixels], the aspect ratio kept as well as possible.
 // Python's round (half to even) is reproduced with math.RoundToEven.
 func SmartResize(h, w, minPixels, maxPixels int) (int, int, error) {
-	if h < Factor || w < Factor {
-		return 0, 0, fmt.Errorf("smart resize: %d×%d: height and width must be at least %d", h, w, Factor)
+	return smartResize(h, w, Factor, minPixels, maxPixels)
+}
+
+// smartResize is SmartResize for the resize granularity factor (patch size × merge size).
+func smartResize(h, w, factor, minPixels, maxPixels int) (int, int, error) {
+	if h < factor || w < factor {
+		return 0, 0, fmt.Errorf("smart resize: %d×%d: height and width must be at least %d", h, w, factor)
 	}
 	if float64(max(h, w))/float64(min(h, w)) > 200 {
 		return 0, 0, fmt.Errorf("smart resize: %d×%d: aspect ratio above 200", h, w)
 	}
-	f := float64(Factor)
-	hb := int(math.RoundToEven(float64(h)/f)) * Factor
-	wb := int(math.RoundToEven(float64(w)/f)) * Factor
+	f := float64(factor)
+	hb := int(math.RoundToEven(float64(h)/f)) * factor
+	wb := int(math.RoundToEven(float64(w)/f)) * factor
 	switch {
 	case hb*wb > maxPixels:
 		beta := math.Sqrt(float64(h*w) / float64(maxPixels))
-		hb = max(Factor, int(math.Floor(float64(h)/beta/f))*Factor)
-		wb = max(Factor, int(math.Floor(float64(w)/beta/f))*Factor)
+		hb = max(factor, int(math.Floor(float64(h)/beta/f))*factor)
+		wb = max(factor, int(math.Floor(float64(w)/beta/f))*factor)
 	case hb*wb < minPixels:
 		beta := math.Sqrt(float64(minPixels) / float64(h*w))
-		hb = int(math.Ceil(float64(h)*beta/f)) * Factor
-		wb = int(math.Ceil(float64(w)*beta/f)) * Factor
+		hb = int(math.Ceil(float64(h)*beta/f)) * factor
+		wb = int(math.Ceil(float64(w)*beta/f)) * factor
 	}
 	return hb, wb, nil
 }
@@ -67,9 +79,157 @@ func (g Grid) Patches() int { return g.T * g.H * g.W }
 // Tokens is the number of merged tokens (<|image_pad|> positions) t·h·w/4.
 func (g Grid) Tokens() int { return g.T * g.H * g.W / (MergeSize * MergeSize) }
 
-// Processor holds the processor options of preprocessor_config.json.
+// Processor holds the options of preprocessor_config.json. Zero fields take the published
+// Qwen2-VL / Qwen2.5-VL values: pixels 3136 to 12 845 056, patch 14, merge 2, temporal
+// patch 2, CLIP mean and std.
 type Processor struct {
-	MinPixels, MaxPixels int
+	MinPixels, MaxPixels                    int
+	PatchSize, MergeSize, TemporalPatchSize int
+	// ImageMean and ImageStd are per channel (nil: ImageMean and ImageStd).
+	ImageMean, ImageStd []float64
+}
+
+// PublishedProcessor is the processor of the published checkpoints' preprocessor_config.json.
+func PublishedProcessor() Processor {
+	return Processor{MinPixels: DefaultMinPixels, MaxPixels: DefaultMaxPixels, PatchSize: PatchSize, MergeSize: MergeSize,
+		TemporalPatchSize: TemporalPatchSize, ImageMean: append([]float64(nil), ImageMean[:]...),
+		ImageStd: append([]float64(nil), ImageStd[:]...)}
+}
+
+// withDefaults fills zero fields with the published values.
+func (p Processor) withDefaults() Processor {
+	d := PublishedProcessor()
+	if p.MinPixels == 0 {
+		p.MinPixels = d.MinPixels
+	}
+	if p.MaxPixels == 0 {
+		p.MaxPixels = d.MaxPixels
+	}
+	if p.PatchSize == 0 {
+		p.PatchSize = d.PatchSize
+	}
+	if p.MergeSize == 0 {
+		p.MergeSize = d.MergeSize
+	}
+	if p.TemporalPatchSize == 0 {
+		p.TemporalPatchSize = d.TemporalPatchSize
+	}
+	if p.ImageMean == nil {
+		p.ImageMean = d.ImageMean
+	}
+	if p.ImageStd == nil {
+		p.ImageStd = d.ImageStd
+	}
+	return p
+}
+
+// Validate checks the options are ones this processor implements.
+func (p Processor) Validate() error {
+	p = p.withDefaults()
+	switch {
+	case p.MinPixels < 0 || p.MaxPixels < p.MinPixels:
+		return fmt.Errorf("processor: min_pixels %d and max_pixels %d must satisfy 0 ≤ min ≤ max", p.MinPixels, p.MaxPixels)
+	case p.PatchSize < 0 || p.TemporalPatchSize < 0:
+		return fmt.Errorf("processor: patch_size %d and temporal_patch_size %d must be positive", p.PatchSize, p.TemporalPatchSize)
+	case p.MergeSize != MergeSize:
+		return fmt.Errorf("processor: merge_size %d is not implemented (%d only)", p.MergeSize, MergeSize)
+	case len(p.ImageMean) != 3 || len(p.ImageStd) != 3:
+		return fmt.Errorf("processor: image_mean %v and image_std %v must have 3 channels", p.ImageMean, p.ImageStd)
+	}
+	for _, s := range p.ImageStd {
+		if s <= 0 {
+			return fmt.Errorf("processor: image_std %v must be positive", p.ImageStd)
+		}
+	}
+	return nil
+}
+
+// Check tells whether the processor's patches fit the tower c (patch_size,
+// temporal_patch_size and merge_size against vision_config).
+func (p Processor) Check(c Config) error {
+	p = p.withDefaults()
+	if p.PatchSize != c.Patch() || p.TemporalPatchSize != c.TemporalPatchSize || p.MergeSize != c.SpatialMergeSize {
+		return fmt.Errorf("processor: patch_size %d, temporal_patch_size %d, merge_size %d differ from vision_config's %d, %d, %d",
+			p.PatchSize, p.TemporalPatchSize, p.MergeSize, c.Patch(), c.TemporalPatchSize, c.SpatialMergeSize)
+	}
+	return nil
+}
+
+// ParseProcessor decodes preprocessor_config.json bytes: min_pixels and max_pixels, or the
+// newer size {shortest_edge, longest_edge} (min_pixels / max_pixels win when both are
+// given, as in transformers), patch_size, merge_size, temporal_patch_size, image_mean and
+// image_std; absent keys take the published values. Options that change the pixels in a
+// way this processor does not implement (do_resize, do_rescale, do_normalize or
+// do_convert_rgb false, a rescale_factor other than 1/255) are refused.
+func ParseProcessor(b []byte) (Processor, error) {
+	var raw struct {
+		MinPixels *int `json:"min_pixels"`
+		MaxPixels *int `json:"max_pixels"`
+		Size      *struct {
+			ShortestEdge *int `json:"shortest_edge"`
+			LongestEdge  *int `json:"longest_edge"`
+		} `json:"size"`
+		PatchSize         int       `json:"patch_size"`
+		MergeSize         int       `json:"merge_size"`
+		TemporalPatchSize int       `json:"temporal_patch_size"`
+		ImageMean         []float64 `json:"image_mean"`
+		ImageStd          []float64 `json:"image_std"`
+		DoResize          *bool     `json:"do_resize"`
+		DoRescale         *bool     `json:"do_rescale"`
+		DoNormalize       *bool     `json:"do_normalize"`
+		DoConvertRGB      *bool     `json:"do_convert_rgb"`
+		RescaleFactor     *float64  `json:"rescale_factor"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Processor{}, fmt.Errorf("processor: %w", err)
+	}
+	for _, o := range []struct {
+		key string
+		v   *bool
+	}{{"do_resize", raw.DoResize}, {"do_rescale", raw.DoRescale}, {"do_normalize", raw.DoNormalize}, {"do_convert_rgb", raw.DoConvertRGB}} {
+		if o.v != nil && !*o.v {
+			return Processor{}, fmt.Errorf("processor: %s false is not implemented", o.key)
+		}
+	}
+	if raw.RescaleFactor != nil && math.Abs(*raw.RescaleFactor-1.0/255) > 1e-12 {
+		return Processor{}, fmt.Errorf("processor: rescale_factor %g is not implemented (1/255 only)", *raw.RescaleFactor)
+	}
+	p := Processor{PatchSize: raw.PatchSize, MergeSize: raw.MergeSize, TemporalPatchSize: raw.TemporalPatchSize,
+		ImageMean: raw.ImageMean, ImageStd: raw.ImageStd}
+	if raw.Size != nil {
+		if raw.Size.ShortestEdge == nil || raw.Size.LongestEdge == nil {
+			return Processor{}, fmt.Errorf("processor: size needs both shortest_edge and longest_edge")
+		}
+		p.MinPixels, p.MaxPixels = *raw.Size.ShortestEdge, *raw.Size.LongestEdge
+	}
+	if raw.MinPixels != nil {
+		p.MinPixels = *raw.MinPixels
+	}
+	if raw.MaxPixels != nil {
+		p.MaxPixels = *raw.MaxPixels
+	}
+	p = p.withDefaults()
+	if err := p.Validate(); err != nil {
+		return Processor{}, err
+	}
+	return p, nil
+}
+
+// ReadProcessor reads dir/preprocessor_config.json; without that file it returns
+// PublishedProcessor.
+func ReadProcessor(dir string) (Processor, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return PublishedProcessor(), nil
+	}
+	if err != nil {
+		return Processor{}, fmt.Errorf("processor: %w", err)
+	}
+	p, err := ParseProcessor(b)
+	if err != nil {
+		return Processor{}, fmt.Errorf("%s: %w", filepath.Join(dir, "preprocessor_config.json"), err)
+	}
+	return p, nil
 }
 
 // RGB8 is an 8-bit RGB raster, row-major, 3 bytes per pixel.
@@ -93,45 +253,44 @@ func ToRGB8(img image.Image) RGB8 {
 	return out
 }
 
-// Preprocess turns an image into pixel_values rows [t·h·w, 1176] and its grid, exactly in the
-// order of Qwen2VLImageProcessor: smart resize, bicubic resampling, rescale by 1/255,
-// normalisation, the frame duplicated to the temporal patch size, rows ordered by (t, h/2
-// block, w/2 block, row in block, column in block) and each row by (channel, frame, y, x).
+// Preprocess turns an image into pixel_values rows [t·h·w, 3·temporal·patch²] and its grid,
+// exactly in the order of Qwen2VLImageProcessor: smart resize, bicubic resampling, rescale
+// by 1/255, normalisation, the frame duplicated to the temporal patch size, rows ordered by
+// (t, h/2 block, w/2 block, row in block, column in block) and each row by (channel, frame,
+// y, x).
 func (p Processor) Preprocess(img RGB8) ([]float32, Grid, error) {
-	minP, maxP := p.MinPixels, p.MaxPixels
-	if minP == 0 {
-		minP = DefaultMinPixels
+	if err := p.Validate(); err != nil {
+		return nil, Grid{}, err
 	}
-	if maxP == 0 {
-		maxP = DefaultMaxPixels
-	}
-	h, w, err := SmartResize(img.H, img.W, minP, maxP)
+	p = p.withDefaults()
+	ps, ms, tps := p.PatchSize, p.MergeSize, p.TemporalPatchSize
+	h, w, err := smartResize(img.H, img.W, ps*ms, p.MinPixels, p.MaxPixels)
 	if err != nil {
 		return nil, Grid{}, err
 	}
 	r := ResizeBicubic(img, w, h)
-	g := Grid{T: 1, H: h / PatchSize, W: w / PatchSize}
+	g := Grid{T: 1, H: h / ps, W: w / ps}
 	// Normalised planes [3][h][w].
 	plane := make([]float32, 3*h*w)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			for c := 0; c < 3; c++ {
 				v := float64(r.Pix[3*(y*w+x)+c]) / 255
-				plane[(c*h+y)*w+x] = float32((v - ImageMean[c]) / ImageStd[c])
+				plane[(c*h+y)*w+x] = float32((v - p.ImageMean[c]) / p.ImageStd[c])
 			}
 		}
 	}
-	out := make([]float32, 0, g.Patches()*PatchDim)
-	for bh := 0; bh < g.H/MergeSize; bh++ {
-		for bw := 0; bw < g.W/MergeSize; bw++ {
-			for mh := 0; mh < MergeSize; mh++ {
-				for mw := 0; mw < MergeSize; mw++ {
-					py, px := (bh*MergeSize+mh)*PatchSize, (bw*MergeSize+mw)*PatchSize
+	out := make([]float32, 0, g.Patches()*3*tps*ps*ps)
+	for bh := 0; bh < g.H/ms; bh++ {
+		for bw := 0; bw < g.W/ms; bw++ {
+			for mh := 0; mh < ms; mh++ {
+				for mw := 0; mw < ms; mw++ {
+					py, px := (bh*ms+mh)*ps, (bw*ms+mw)*ps
 					for c := 0; c < 3; c++ {
-						for range TemporalPatchSize {
-							for y := 0; y < PatchSize; y++ {
+						for range tps {
+							for y := 0; y < ps; y++ {
 								row := plane[(c*h+py+y)*w+px:]
-								out = append(out, row[:PatchSize]...)
+								out = append(out, row[:ps]...)
 							}
 						}
 					}
