@@ -191,6 +191,7 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 	texts := []string{first.text}
 	spacing := math.Max(st.lineSpacing, first.size*1.15)
 	used := map[int]bool{c.line: true}
+	hang := restStart(first, c.m)
 	for {
 		next := -1
 		best := math.Inf(1)
@@ -216,7 +217,8 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 		if math.Abs(l.size-first.size) > captionSizeTol {
 			break
 		}
-		leftOK := math.Abs(l.box.X0-blk.box.X0) < captionAlignTol
+		leftOK := math.Abs(l.box.X0-blk.box.X0) < captionAlignTol ||
+			hang > 0 && math.Abs(l.box.X0-hang) < captionAlignTol // hanging indent under the text after the label
 		cx, _ := l.box.Center()
 		bx, _ := blk.box.Center()
 		centred := math.Abs(cx-bx) < captionAlignTol && len(blk.lines) == 1
@@ -245,12 +247,7 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 // letters of the name: CMR/CMTI, SFRM/SFTI, LMRoman/LMMono) used in the block so far; a line in
 // another family (plot text under a caption) does not continue it.
 func sameFamily(l tline, blk captionBlock, ls []tline) bool {
-	fam := func(f string) string {
-		if len(f) < 2 {
-			return strings.ToLower(f)
-		}
-		return strings.ToLower(f[:2])
-	}
+	fam := fontFamily
 	want := fam(l.font)
 	for _, i := range blk.lines {
 		for _, w := range ls[i].words {
@@ -260,6 +257,45 @@ func sameFamily(l tline, blk captionBlock, ls []tline) bool {
 		}
 	}
 	return false
+}
+
+// restStart is the left edge of the caption text after the label on the opening line ("Fig. 2.
+// Histopathological …" → the x of "Histopathological"), or 0 when nothing follows the label.
+// Captions set with a hanging indent continue at that edge.
+func restStart(l tline, m caption.Match) float64 {
+	if m.Rest == "" {
+		return 0
+	}
+	for k := 1; k < len(l.words) && k <= 8; k++ {
+		var b strings.Builder
+		for i, w := range l.words[k:] {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(w.Text)
+		}
+		if caption.Normalize(b.String()) == m.Rest {
+			return l.words[k].BBox.X0
+		}
+	}
+	return 0
+}
+
+// fontFamily is a coarse family key of a font name: the first two letters after any subset tag
+// ("ABCDEF+CMR10" → "cm"). Fonts named by some typesetting systems as a random six-letter tag
+// glued to a fixed marker ("DdljpgAdvTTb5929f4c", "RdksxjAdvTT99c4c969") carry no family in
+// the name; they all count as one family.
+func fontFamily(f string) string {
+	if i := strings.IndexByte(f, '+'); i == 6 {
+		f = f[i+1:]
+	}
+	if strings.Contains(f, "AdvTT") || strings.Contains(f, "AdvP") {
+		return "adv"
+	}
+	if len(f) < 2 {
+		return strings.ToLower(f)
+	}
+	return strings.ToLower(f[:2])
 }
 
 // overGraphic reports whether more than 20 % of box lies over graphics that do not already

@@ -49,11 +49,12 @@ const (
 // opening inside a line starts a new one.
 func pageLines(p *extract.Page) []tline {
 	var groups [][]extract.Word
+	dup := stackedDuplicates(p.Words)
 	if len(p.Lines) > 0 {
 		for _, l := range p.Lines {
 			var ws []extract.Word
 			for _, i := range l.Words {
-				if i >= 0 && i < len(p.Words) && !p.Words[i].Invisible() && strings.TrimSpace(p.Words[i].Text) != "" {
+				if i >= 0 && i < len(p.Words) && !dup[i] && !p.Words[i].Invisible() && strings.TrimSpace(p.Words[i].Text) != "" {
 					ws = append(ws, p.Words[i])
 				}
 			}
@@ -62,7 +63,16 @@ func pageLines(p *extract.Page) []tline {
 			}
 		}
 	} else {
-		groups = groupWords(p.Words)
+		words := p.Words
+		if len(dup) > 0 {
+			words = nil
+			for i, w := range p.Words {
+				if !dup[i] {
+					words = append(words, w)
+				}
+			}
+		}
+		groups = groupWords(words)
 	}
 	for _, g := range groups {
 		sort.SliceStable(g, func(i, j int) bool { return g[i].BBox.X0 < g[j].BBox.X0 })

@@ -50,6 +50,9 @@ type Options struct {
 	// in Result.Scanned so that a later step (e.g. a page-range worker) can run the Scanned
 	// hook on them. It takes precedence over Scanned.
 	DeferScanned bool
+	// Trace, when set, sees every step of the page layout as boxes on the page (see
+	// TraceSteps); eval tools draw them.
+	Trace TraceFunc
 }
 
 // Figure is one extracted figure or table: the record, plus the embedded image's native bytes
@@ -219,7 +222,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		if err := ctx.Err(); err != nil {
 			return out, rejects, deferred, err
 		}
-		pm := &pageModel{page: p, lines: lines[i]}
+		pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace}
 		figs, fails := layoutPage(pm, byPage[i], st)
 		mentions.addText(bodyText(pm, st.columns))
 		for _, f := range fails {
@@ -389,6 +392,7 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 	}
 	if len(cands) == 0 {
 		markSmallText(pm, st)
+		pm.traceAll(nil, nil, nil)
 		return nil, nil
 	}
 	painted, _ := paintedBoxes(pm.page)
@@ -402,13 +406,13 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 			pm.lines[l].role = roleCaption
 		}
 	}
-	buildBlobs(pm, st, isCaption)
-	if len(blocks) == 0 {
-		return nil, nil
-	}
 	capBoxes := make([]extract.Rect, len(blocks))
 	for i, b := range blocks {
 		capBoxes[i] = b.box
+	}
+	buildBlobs(pm, st, isCaption, capBoxes)
+	if len(blocks) == 0 {
+		return nil, nil
 	}
 	props := make([][]proposal, len(blocks))
 	for i, b := range blocks {
@@ -417,6 +421,7 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 	}
 	choice := assign(props, capBoxes)
 	var figs []pageFigure
+	defer func() { pm.traceAll(blocks, props, figs) }()
 	var fails []string
 	order := make([]int, len(blocks))
 	for i := range order {

@@ -49,6 +49,14 @@ type pageModel struct {
 	lines    []tline
 	blobs    []blob
 	graphics []extract.Rect // cleaned graphics and image boxes
+	frames   []frame        // boxes and rules framing figures with their captions
+	tracer   TraceFunc
+}
+
+// frame is a painted box (or a pair of rules) around a figure and its caption: page layout,
+// not figure content.
+type frame struct {
+	box extract.Rect
 }
 
 // paintedBoxes returns the boxes of visible graphics and images, clipped to the page, without
@@ -179,8 +187,21 @@ func unionLoose(a, b extract.Rect, _ bool) extract.Rect {
 // buildBlobs clusters the painted boxes and absorbs the figure text near them. Lines that are
 // captions are never absorbed; lines set like body text (body size, long) are absorbed only
 // when they lie over a blob.
-func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool) {
+func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool, capBoxes []extract.Rect) {
 	boxes, isImage := paintedBoxes(pm.page)
+	var parts map[int]bool
+	pm.frames, parts = findFrames(boxes, isImage, pm.lines, capBoxes)
+	if len(parts) > 0 {
+		var kb []extract.Rect
+		var ki []int
+		for i := range boxes {
+			if !parts[i] {
+				kb = append(kb, boxes[i])
+				ki = append(ki, isImage[i])
+			}
+		}
+		boxes, isImage = kb, ki
+	}
 	pm.graphics = boxes
 	if len(boxes) == 0 {
 		markSmallText(pm, st)
@@ -400,6 +421,12 @@ type proposal struct {
 func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docStats, kind caption.Kind) []proposal {
 	c := blk.box
 	span := captionSpan(pm, blk, others, st)
+	// A caption inside a frame has its figure inside the same frame.
+	fr, framed := pm.frameOf(c)
+	inFrame := func(b extract.Rect) bool { return !framed || contains(fr, b, 2) }
+	if framed {
+		span.X0, span.X1 = math.Max(span.X0, fr.X0), math.Min(span.X1, fr.X1)
+	}
 	var out []proposal
 	barrier := func(l int) bool {
 		r := pm.lines[l].role
@@ -410,6 +437,12 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 		limit := 0.0
 		if dir == dirDown {
 			limit = pm.page.Height
+		}
+		if framed {
+			limit = fr.Y0
+			if dir == dirDown {
+				limit = fr.Y1
+			}
 		}
 		for li, l := range pm.lines {
 			if !barrier(li) || inBlock(blk, li) || hOverlap(l.box, span) <= 0 {
@@ -436,7 +469,7 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 		var p proposal
 		p.dir = dir
 		for bi, b := range pm.blobs {
-			if !inSpan(b.box, span) {
+			if !inSpan(b.box, span) || !inFrame(b.box) {
 				continue
 			}
 			if dir == dirUp && (b.box.Y1 > c.Y0+2 || b.box.Y0 < limit-1) {
@@ -472,7 +505,7 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 		for changed := true; changed; {
 			changed = false
 			for bi, b := range pm.blobs {
-				if contains1(p.blobs, bi) {
+				if contains1(p.blobs, bi) || !inFrame(b.box) {
 					continue
 				}
 				if dir == dirLeft && b.box.X1 > c.X0+2 || dir == dirRight && b.box.X0 < c.X1-2 {
@@ -500,6 +533,19 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 			}
 		}
 		if !blocked && vOverlap(p.box, c) > 0.5*c.Height() {
+			out = append(out, p)
+		}
+	}
+	if framed && len(out) == 0 {
+		// Nothing painted found beside the caption, but the frame says where the figure is: the
+		// larger part of the frame's inside above or below the caption.
+		up := extract.Rect{X0: fr.X0, Y0: fr.Y0, X1: fr.X1, Y1: c.Y0}
+		down := extract.Rect{X0: fr.X0, Y0: c.Y1, X1: fr.X1, Y1: fr.Y1}
+		p := proposal{box: inflate(up, -frameEdgeTol), dir: dirUp}
+		if down.Height() > up.Height() {
+			p = proposal{box: inflate(down, -frameEdgeTol), dir: dirDown}
+		}
+		if p.box.Height() > 3*minRegionSide {
 			out = append(out, p)
 		}
 	}

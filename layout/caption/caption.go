@@ -53,8 +53,11 @@ const (
 )
 
 var openRE = regexp.MustCompile(`^(?:(Supplementary|SUPPLEMENTARY|Extended` + sp + `+Data|EXTENDED` + sp + `+DATA)` + sp + `+)?` +
-	`(Figure|Fig\.|Fig|FIGURE|FIG\.|FIG|Plate|PLATE|Table|TABLE)` + sp + `*` + numberRE +
+	`(Figure|Fig\.|Fig|FIGURE|FIG\.|FIG|Plate|PLATE|Table|TABLE)(?:` + sp + `*|-)` + numberRE +
 	`(?:` + sp + `*([:.|\x{2013}\x{2014}-]))?(?:` + sp + `+|$)`)
+
+// letterSpacedRE matches a label word set letter by letter at the start of a line.
+var letterSpacedRE = regexp.MustCompile(`^(?:F I G U R E|T A B L E|P L A T E|F i g u r e|T a b l e)(?: |$)`)
 
 // Normalize prepares text for matching: NFKC (expands ligatures such as "ﬁ"), non-breaking and
 // thin spaces become plain spaces, and runs of white space collapse to one.
@@ -81,6 +84,10 @@ func MatchLine(line string) (Match, bool) {
 	// A dehyphenated "Fig ." split by text extraction is joined first.
 	s = strings.Replace(s, "Fig .", "Fig.", 1)
 	s = strings.Replace(s, "FIG .", "FIG.", 1)
+	// Letter-spaced labels ("F I G U R E 1") are set as one letter a word.
+	if m := letterSpacedRE.FindString(s); m != "" {
+		s = strings.TrimSpace(strings.ReplaceAll(m, " ", "") + " " + s[len(m):])
+	}
 	loc := openRE.FindStringSubmatchIndex(s)
 	if loc == nil {
 		return Match{}, false

@@ -209,3 +209,27 @@ func FuzzSplitPanels(f *testing.F) {
 		}
 	})
 }
+
+func TestMatchLinePublisherLabelForms(t *testing.T) {
+	tests := []struct {
+		line, label, rest string
+		ok                bool
+	}{
+		{"F I G U R E 1 Different Ocimum species from India.", "Figure 1", "Different Ocimum species from India.", true},
+		{"T A B L E 2 Primers used", "Table 2", "Primers used", true},
+		{"Figure-1: The OSE increased the viability", "Figure 1", "The OSE increased the viability", true},
+		{"Figure-2", "Figure 2", "", true},
+		{"F I G U R E", "", "", false},
+		{"Figure-based analysis", "", "", false},
+	}
+	for _, tt := range tests {
+		m, ok := MatchLine(tt.line)
+		if ok != tt.ok {
+			t.Errorf("MatchLine(%q) ok = %v, want %v", tt.line, ok, tt.ok)
+			continue
+		}
+		if ok && (m.Label != tt.label || m.Rest != tt.rest) {
+			t.Errorf("MatchLine(%q) = %q / %q, want %q / %q", tt.line, m.Label, m.Rest, tt.label, tt.rest)
+		}
+	}
+}
