@@ -29,15 +29,37 @@ func AccuracyExact(in Input) float64 {
 }
 
 // AccuracyGrade is EasyR1's r1v accuracy: the extracted answer graded against the stripped
-// reference with GradeAnswer. 1 or 0.
+// reference with GradeAnswer. 1 or 0 (0 when either is beyond MathLimit).
 func AccuracyGrade(in Input) float64 {
-	return b2f(GradeAnswer(ExtractAnswer(in.Completion), pyStrip(in.Reference)))
+	v, _ := accuracyGrade(in)
+	return v
+}
+
+func accuracyGrade(in Input) (float64, string) {
+	return gradeLimited(ExtractAnswer(in.Completion), pyStrip(in.Reference))
 }
 
 // AccuracyMath is EasyR1's math accuracy: the last \boxed{…} content of the completion
-// (after tag-space normalisation) graded against the reference with GradeAnswer. 1 or 0.
+// (after tag-space normalisation) graded against the reference with GradeAnswer. 1 or 0 (0
+// when either is beyond MathLimit).
 func AccuracyMath(in Input) float64 {
-	return b2f(GradeAnswer(ExtractBoxed(normalizeTagSpaces(in.Completion)), in.Reference))
+	v, _ := accuracyMath(in)
+	return v
+}
+
+func accuracyMath(in Input) (float64, string) {
+	return gradeLimited(ExtractBoxed(normalizeTagSpaces(in.Completion)), in.Reference)
+}
+
+// gradeLimited is GradeAnswer as 1 or 0, with the reason when a limit made it 0.
+func gradeLimited(given, truth string) (float64, string) {
+	if r := MathLimit(given); r != "" {
+		return 0, r
+	}
+	if r := MathLimit(truth); r != "" {
+		return 0, "reference_" + strings.TrimPrefix(r, "answer_")
+	}
+	return b2f(GradeAnswer(given, truth)), ""
 }
 
 // ExtractBoxed returns the content of the last \boxed{…} in s with balanced braces, stripped;

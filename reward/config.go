@@ -53,8 +53,15 @@ var Functions = map[string]string{
 
 // Build returns the Func named fn with params (missing params take their defaults).
 func Build(fn string, params map[string]any) (Func, error) {
+	f, _, err := build(fn, params)
+	return f, err
+}
+
+// build is Build, also returning the limit-reporting form of the functions that have one.
+func build(fn string, params map[string]any) (Func, func(Input) (float64, string), error) {
 	p := paramReader{m: params}
 	var f Func
+	var limited func(Input) (float64, string)
 	switch fn {
 	case "format_strict":
 		f = FormatStrict
@@ -67,9 +74,9 @@ func Build(fn string, params map[string]any) (Func, error) {
 	case "accuracy_exact":
 		f = AccuracyExact
 	case "accuracy_grade":
-		f = AccuracyGrade
+		f, limited = AccuracyGrade, accuracyGrade
 	case "accuracy_math":
-		f = AccuracyMath
+		f, limited = AccuracyMath, accuracyMath
 	case "accuracy_mcq":
 		f = AccuracyMCQ
 	case "accuracy_open":
@@ -77,27 +84,27 @@ func Build(fn string, params map[string]any) (Func, error) {
 	case "accuracy_auto":
 		f = AccuracyAuto(OpenParams{F1: p.bool("f1", true), RelTol: p.float("rel_tol", 0.01)})
 	case "accuracy_dapo":
-		f = AccuracyDAPO
+		f, limited = AccuracyDAPO, accuracyDAPO
 	case "overlong":
 		op := OverlongParams{MaxLen: p.int("max_len", 20480), Buffer: p.int("buffer", 4096), Verl: p.bool("verl", false)}
 		if op.Buffer <= 0 || op.Buffer > op.MaxLen {
-			return nil, fmt.Errorf("overlong: buffer %d must be in 1..max_len (%d)", op.Buffer, op.MaxLen)
+			return nil, nil, fmt.Errorf("overlong: buffer %d must be in 1..max_len (%d)", op.Buffer, op.MaxLen)
 		}
 		f = OverlongFunc(op)
 	case "repetition":
 		f = RepetitionFunc(p.int("n", 4), p.float("threshold", 0.2))
 	default:
-		return nil, fmt.Errorf("unknown reward function %q (known: %v)", fn, sortedKeys(Functions))
+		return nil, nil, fmt.Errorf("unknown reward function %q (known: %v)", fn, sortedKeys(Functions))
 	}
 	if p.err != nil {
-		return nil, fmt.Errorf("%s: %w", fn, p.err)
+		return nil, nil, fmt.Errorf("%s: %w", fn, p.err)
 	}
 	for k := range params {
 		if !p.used[k] {
-			return nil, fmt.Errorf("%s: unknown parameter %q", fn, k)
+			return nil, nil, fmt.Errorf("%s: unknown parameter %q", fn, k)
 		}
 	}
-	return f, nil
+	return f, limited, nil
 }
 
 type paramReader struct {
@@ -238,7 +245,7 @@ func FromConfig(c Config) (*Composite, error) {
 		if t.Fn == "" {
 			return nil, fmt.Errorf("reward term %q: no fn", t.Name)
 		}
-		f, err := Build(t.Fn, t.Params)
+		f, limited, err := build(t.Fn, t.Params)
 		if err != nil {
 			return nil, fmt.Errorf("reward term %q: %w", t.Name, err)
 		}
@@ -246,7 +253,7 @@ func FromConfig(c Config) (*Composite, error) {
 		if t.Weight != nil {
 			weight = *t.Weight
 		}
-		out = append(out, Term{Name: t.Name, Fn: t.Fn, Weight: weight, Params: t.Params, Func: f})
+		out = append(out, Term{Name: t.Name, Fn: t.Fn, Weight: weight, Params: t.Params, Func: f, limited: limited})
 	}
 	return NewComposite(name, out...)
 }

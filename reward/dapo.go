@@ -80,21 +80,40 @@ func pyIsDigit(s string) bool {
 
 // AccuracyDAPO is DAPO's accuracy as EasyR1 computes it: in the last 300 characters of the
 // completion, the last "Answer: …" line (case-insensitive) is normalised and compared with
-// the normalised reference; +1 when equal, −1 otherwise (also when there is no such line).
+// the normalised reference; +1 when equal, −1 otherwise (also when there is no such line,
+// and when the reference is longer than MaxMathBytes).
 func AccuracyDAPO(in Input) float64 {
-	tail := in.Completion
-	if n := utf8.RuneCountInString(tail); n > dapoTailRunes {
-		r := []rune(tail)
-		tail = string(r[n-dapoTailRunes:])
+	v, _ := accuracyDAPO(in)
+	return v
+}
+
+func accuracyDAPO(in Input) (float64, string) {
+	if len(in.Reference) > MaxMathBytes {
+		return -1, "reference_too_large"
+	}
+	tail := lastRunes(in.Completion, dapoTailRunes)
+	if !utf8.ValidString(tail) {
+		tail = string([]rune(tail)) // invalid bytes become U+FFFD, as they did
 	}
 	answer := "[INVALID]"
 	if m := dapoAnswerRe.FindAllStringSubmatch(tail, -1); len(m) > 0 {
 		answer = m[len(m)-1][1]
 	}
 	if NormalizeFinalAnswer(answer) == NormalizeFinalAnswer(in.Reference) {
-		return 1
+		return 1, ""
 	}
-	return -1
+	return -1, ""
+}
+
+// lastRunes returns the last n code points of s (all of s when it has fewer), reading only
+// the end of s.
+func lastRunes(s string, n int) string {
+	i := len(s)
+	for k := 0; k < n && i > 0; k++ {
+		_, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+	}
+	return s[i:]
 }
 
 // OverlongParams configure the DAPO soft overlong punishment.

@@ -1,9 +1,11 @@
 package reward
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -27,7 +29,9 @@ func exactV(r *big.Rat) value { return value{exact: true, rat: r} }
 func floatV(f float64) value  { return value{f: f} }
 
 // evalExpr evaluates a constant arithmetic expression: numbers, + - * / ^, parentheses,
-// implicit multiplication ("2(3)", "2sqrt(2)"), sqrt(…) and pi. Anything else is an error.
+// implicit multiplication ("2(3)", "2sqrt(2)"), sqrt(…) and pi. Anything else is an error, as
+// is nesting deeper than MaxMathDepth. Exact values stay within maxExactBits (beyond, float64),
+// so every step costs a bounded amount and the whole is linear in len(s).
 func evalExpr(s string) (value, error) {
 	p := &exprParser{s: strings.ReplaceAll(s, "**", "^")}
 	v, err := p.sum()
@@ -42,9 +46,22 @@ func evalExpr(s string) (value, error) {
 }
 
 type exprParser struct {
-	s string
-	i int
+	s     string
+	i     int
+	depth int // of nested parentheses, sqrt and unary signs
 }
+
+var errTooDeep = fmt.Errorf("nested deeper than %d", MaxMathDepth)
+
+// enter counts one level of nesting; leave undoes it.
+func (p *exprParser) enter() error {
+	if p.depth++; p.depth > MaxMathDepth {
+		return errTooDeep
+	}
+	return nil
+}
+
+func (p *exprParser) leave() { p.depth-- }
 
 func (p *exprParser) skip() {
 	for p.i < len(p.s) && p.s[p.i] == ' ' {
@@ -111,6 +128,10 @@ func (p *exprParser) product() (value, error) {
 }
 
 func (p *exprParser) unary() (value, error) {
+	if err := p.enter(); err != nil {
+		return value{}, err
+	}
+	defer p.leave()
 	switch p.peek() {
 	case '-':
 		p.i++
@@ -138,6 +159,9 @@ func (p *exprParser) power() (value, error) {
 	}
 	if e.exact && e.rat.IsInt() && b.exact && e.rat.Num().IsInt64() && math.Abs(float64(e.rat.Num().Int64())) <= 64 {
 		n := e.rat.Num().Int64()
+		if bits(b.rat)*int(abs64(n)) > maxExactBits {
+			return floatV(math.Pow(b.float(), e.float())), nil
+		}
 		r := new(big.Rat).SetInt64(1)
 		for k := int64(0); k < abs64(n); k++ {
 			r.Mul(r, b.rat)
@@ -161,6 +185,10 @@ func abs64(n int64) int64 {
 }
 
 func (p *exprParser) atom() (value, error) {
+	if err := p.enter(); err != nil {
+		return value{}, err
+	}
+	defer p.leave()
 	c := p.peek()
 	switch {
 	case c == '(':
@@ -197,12 +225,20 @@ func (p *exprParser) atom() (value, error) {
 		for j < len(p.s) && (p.s[j] >= '0' && p.s[j] <= '9' || p.s[j] == '.') {
 			j++
 		}
+		if j-p.i > maxExactBits/3 { // more digits than maxExactBits can hold
+			f, err := strconv.ParseFloat(p.s[p.i:j], 64)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return value{}, fmt.Errorf("bad number %q", p.s[p.i:j])
+			}
+			p.i = j
+			return floatV(f), nil
+		}
 		r, ok := new(big.Rat).SetString(p.s[p.i:j])
 		if !ok {
 			return value{}, fmt.Errorf("bad number %q", p.s[p.i:j])
 		}
 		p.i = j
-		return exactV(r), nil
+		return exact(r), nil
 	}
 	if c != 0 && unicode.IsLetter(rune(c)) {
 		return value{}, fmt.Errorf("variables are not evaluated")
@@ -221,6 +257,18 @@ func exactSqrt(r *big.Rat) (*big.Rat, bool) {
 	return new(big.Rat).SetFrac(n, d), true
 }
 
+// bits is the size of r: the bits of its numerator and denominator.
+func bits(r *big.Rat) int { return r.Num().BitLen() + r.Denom().BitLen() }
+
+// exact is exactV(r), or r in float64 when it is larger than maxExactBits.
+func exact(r *big.Rat) value {
+	if bits(r) > maxExactBits {
+		f, _ := r.Float64()
+		return floatV(f)
+	}
+	return exactV(r)
+}
+
 func arith(op byte, a, b value) value {
 	if a.exact && b.exact {
 		r := new(big.Rat)
@@ -234,7 +282,7 @@ func arith(op byte, a, b value) value {
 		case '/':
 			r.Quo(a.rat, b.rat)
 		}
-		return exactV(r)
+		return exact(r)
 	}
 	x, y := a.float(), b.float()
 	switch op {

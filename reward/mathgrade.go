@@ -17,7 +17,13 @@ import (
 // tuples and intervals, equal in value. Where the reference uses sympy to prove two
 // expressions equal, this port evaluates constant expressions exactly (rationals; sqrt and pi
 // in float64 to 1e-12 relative); expressions with variables only match textually.
+//
+// An answer or truth longer than MaxMathBytes, or nesting brackets deeper than MaxMathDepth,
+// is graded false without being parsed (see MathLimit).
 func GradeAnswer(given, truth string) bool {
+	if MathLimit(given) != "" || MathLimit(truth) != "" {
+		return false
+	}
 	if normalizeMathd(truth) == normalizeMathd(given) {
 		return true
 	}
@@ -50,6 +56,47 @@ func GradeAnswer(given, truth string) bool {
 		}
 	}
 	return true
+}
+
+// Limits of math grading. Real answers are a few dozen characters; these bound the work a
+// hostile answer can cause (grading is linear in the answer's length below them).
+const (
+	// MaxMathBytes is the longest answer (and reference) GradeAnswer and the DAPO accuracy
+	// parse.
+	MaxMathBytes = 8 << 10
+	// MaxMathDepth is the deepest nesting of (), [] and {} GradeAnswer parses.
+	MaxMathDepth = 64
+	// maxExactBits bounds the numerator and denominator of an exact value; a result beyond it
+	// is carried on in float64 (which then overflows to ±Inf, and compares unequal).
+	maxExactBits = 4096
+)
+
+// Reasons MathLimit gives.
+const (
+	ReasonAnswerTooLarge = "answer_too_large"
+	ReasonAnswerTooDeep  = "answer_too_deep"
+)
+
+// MathLimit returns why s is too large to be graded as math (ReasonAnswerTooLarge,
+// ReasonAnswerTooDeep), or "" when it is within MaxMathBytes and MaxMathDepth.
+func MathLimit(s string) string {
+	if len(s) > MaxMathBytes {
+		return ReasonAnswerTooLarge
+	}
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			if depth++; depth > MaxMathDepth {
+				return ReasonAnswerTooDeep
+			}
+		case ')', ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return ""
 }
 
 var (
@@ -308,31 +355,13 @@ var latexCmdRe = regexp.MustCompile(`\\([A-Za-z]+|.)`)
 
 // latexToText is a small LaTeX-to-text conversion for answers: \frac{a}{b} → a/b (operands
 // in parentheses unless plain), \sqrt{x} → sqrt(x), \pi → pi, \cdot and \times → *, \infty →
-// inf, \cup → U, \text/\mathrm/\mathbf{x} → x, other commands dropped.
+// inf, \cup → U, \text/\mathrm/\mathbf{x} → x, other commands dropped. It runs in time linear
+// in len(s), however deeply the commands nest.
 func latexToText(s string) string {
 	s = strings.ReplaceAll(s, `\tfrac`, `\frac`)
 	s = strings.ReplaceAll(s, `\dfrac`, `\frac`)
-	for _, cmd := range []string{`\frac`, `\sqrt`} {
-		for {
-			i := strings.Index(s, cmd+"{")
-			if i < 0 {
-				break
-			}
-			a, rest, ok := braceArg(s[i+len(cmd):])
-			if !ok {
-				break
-			}
-			if cmd == `\sqrt` {
-				s = s[:i] + "sqrt(" + a + ")" + rest
-				continue
-			}
-			b, rest2, ok := braceArg(rest)
-			if !ok {
-				break
-			}
-			s = s[:i] + wrapOperand(a) + "/" + wrapOperand(b) + rest2
-		}
-	}
+	s = rewriteBraced(s, `\frac`, true)
+	s = rewriteBraced(s, `\sqrt`, false)
 	return pyStrip(latexCmdRe.ReplaceAllStringFunc(s, func(m string) string {
 		switch m[1:] {
 		case "pi":
@@ -352,32 +381,100 @@ func latexToText(s string) string {
 	}))
 }
 
-func braceArg(s string) (arg, rest string, ok bool) {
-	if s == "" || s[0] != '{' {
-		return "", s, false
+// rewriteBraced rewrites every cmd{a}{b} of s to wrap(a)/wrap(b) (frac) or cmd{a} to sqrt(a)
+// (not frac), outermost first, as a loop replacing the leftmost occurrence until none is left
+// would; like that loop it stops rewriting at the first occurrence whose braces do not close
+// (the rewrites already begun still finish). One pass over s with a precomputed brace
+// matching, so nesting costs nothing: the edits of enclosing occurrences wait on a stack,
+// innermost on top.
+func rewriteBraced(s, cmd string, frac bool) string {
+	open := cmd + "{"
+	if !strings.Contains(s, open) {
+		return s
 	}
-	depth := 0
-	for i, r := range s {
-		switch r {
+	closing := matchBraces(s)
+	type edit struct {
+		at, skip int    // replace s[at:at+skip]
+		text     string // with text
+	}
+	var pending []edit // by descending position: the top is the next edit
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	stopped := false
+	for i := 0; i < len(s); {
+		if n := len(pending); n > 0 && pending[n-1].at == i {
+			e := pending[n-1]
+			pending = pending[:n-1]
+			b.WriteString(e.text)
+			i += e.skip
+			continue
+		}
+		if stopped || s[i] != '\\' || !strings.HasPrefix(s[i:], open) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		as := i + len(open) // the first argument is s[as:ae], closed at ae
+		ae := closing[as-1]
+		if ae < 0 {
+			stopped = true
+			continue
+		}
+		if !frac {
+			pending = append(pending, edit{at: ae, skip: 1, text: ")"})
+			b.WriteString("sqrt(")
+			i = as
+			continue
+		}
+		if ae+1 >= len(s) || s[ae+1] != '{' || closing[ae+1] < 0 {
+			stopped = true
+			continue
+		}
+		bs, be := ae+2, closing[ae+1]
+		wa, wb := needsParens(s[as:ae]), needsParens(s[bs:be])
+		openA, closeA, openB, closeB := "", "", "", ""
+		if wa {
+			openA, closeA = "(", ")"
+		}
+		if wb {
+			openB, closeB = "(", ")"
+		}
+		pending = append(pending, edit{at: be, skip: 1, text: closeB}, edit{at: ae, skip: 2, text: closeA + "/" + openB})
+		b.WriteString(openA)
+		i = as
+	}
+	return b.String()
+}
+
+// matchBraces returns, for every '{' of s, the index of the '}' closing it (−1 when none
+// does); other entries are unused.
+func matchBraces(s string) []int {
+	closing := make([]int, len(s))
+	var stack []int
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
 		case '{':
-			depth++
+			closing[i] = -1
+			stack = append(stack, i)
 		case '}':
-			depth--
-			if depth == 0 {
-				return s[1:i], s[i+1:], true
+			if n := len(stack); n > 0 {
+				closing[stack[n-1]] = i
+				stack = stack[:n-1]
 			}
 		}
 	}
-	return "", s, false
+	return closing
 }
 
-func wrapOperand(s string) string {
+// needsParens reports whether a fraction operand is wrapped in parentheses: unless it is
+// plain (letters, digits and dots only).
+func needsParens(s string) bool {
 	for _, r := range s {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '.' {
-			return "(" + s + ")"
+			return true
 		}
 	}
-	return s
+	return false
 }
 
 // equalByValue stands in for sympy.simplify(a - b) == 0 on constant expressions, with the

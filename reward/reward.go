@@ -4,10 +4,14 @@
 // Med-R1, EasyR1, DAPO); a YAML config composes custom ones. The same scorers serve the
 // trainer, the `eosin reward` command and the HTTP reward service.
 //
-// Every reward function is pure: it reads only its Input and its parameters.
+// Every reward function is pure: it reads only its Input and its parameters. Every one runs
+// in time linear in its input (n log n at worst): the math graders parse answers of at most
+// MaxMathBytes nested at most MaxMathDepth deep and score larger ones as wrong, naming the
+// limit in Result.Limits.
 package reward
 
 import (
+	"context"
 	"fmt"
 	"sort"
 )
@@ -36,6 +40,11 @@ type Input struct {
 type Result struct {
 	Overall    float64            `json:"overall"`
 	Components map[string]float64 `json:"components"`
+	// Limits names the terms whose input was beyond a limit of the function (an answer over
+	// MaxMathBytes or nested deeper than MaxMathDepth), with the reason (answer_too_large,
+	// answer_too_deep, reference_too_large, reference_too_deep): those terms scored as a wrong
+	// answer without parsing it.
+	Limits map[string]string `json:"limits,omitempty"`
 }
 
 // Func is one rule-based reward: a pure function of its input.
@@ -61,6 +70,9 @@ type Term struct {
 	Params map[string]any
 	// Func computes the component.
 	Func Func
+	// limited, when set, computes the component like Func and also says which limit, if any,
+	// decided it.
+	limited func(Input) (float64, string)
 }
 
 // Composite is a weighted sum of terms: Overall = Σ weight·value.
@@ -90,13 +102,33 @@ func NewComposite(name string, terms ...Term) (*Composite, error) {
 
 // Score implements Scorer.
 func (c *Composite) Score(in Input) Result {
+	r, _ := c.ScoreContext(context.Background(), in)
+	return r
+}
+
+// ScoreContext is Score, giving up between terms once ctx is done (with ctx's error).
+func (c *Composite) ScoreContext(ctx context.Context, in Input) (Result, error) {
 	r := Result{Components: make(map[string]float64, len(c.terms))}
 	for _, t := range c.terms {
-		v := t.Func(in)
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		var v float64
+		if t.limited != nil {
+			var why string
+			if v, why = t.limited(in); why != "" {
+				if r.Limits == nil {
+					r.Limits = map[string]string{}
+				}
+				r.Limits[t.Name] = why
+			}
+		} else {
+			v = t.Func(in)
+		}
 		r.Components[t.Name] = v
 		r.Overall += t.Weight * v
 	}
-	return r
+	return r, nil
 }
 
 // Terms implements Scorer.

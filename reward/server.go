@@ -1,16 +1,73 @@
 package reward
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-// MaxRequestBytes bounds the body of one scoring request.
-const MaxRequestBytes = 64 << 20
+// Defaults of ServerOptions.
+const (
+	// DefaultAddr is where `eosin reward serve` listens unless told otherwise: the loopback
+	// interface only. Give --addr :8081 (all interfaces) to serve other machines.
+	DefaultAddr = "127.0.0.1:8081"
+	// MaxRequestBytes is the default bound on the body of one request (larger: 413).
+	MaxRequestBytes = 32 << 20
+	// DefaultRequestTimeout is the default time one request may take, reading its body and
+	// scoring included.
+	DefaultRequestTimeout = 60 * time.Second
+	// DefaultQueueWait is how long a request waits for a free slot by default before 503.
+	DefaultQueueWait = 2 * time.Second
+)
+
+// ServerOptions bound what the service takes on. Zero fields take the defaults.
+type ServerOptions struct {
+	// MaxInflight bounds the scoring requests served at once (default GOMAXPROCS: scoring is
+	// CPU work). A request waits up to QueueWait for a slot, then gets 503 with Retry-After.
+	MaxInflight int
+	// MaxQueue bounds the requests waiting for a slot (default 4 × MaxInflight); beyond it a
+	// request gets 503 at once.
+	MaxQueue int
+	// QueueWait is how long a request waits for a slot (default DefaultQueueWait; negative:
+	// no wait).
+	QueueWait time.Duration
+	// MaxRequestBytes bounds a request body (default MaxRequestBytes); larger bodies get 413.
+	MaxRequestBytes int64
+	// RequestTimeout bounds one request (default DefaultRequestTimeout): scoring stops between
+	// items when it passes, or when the client goes away, and the request gets 503.
+	RequestTimeout time.Duration
+	// Log receives request errors (default slog.Default()).
+	Log *slog.Logger
+}
+
+func (o *ServerOptions) defaults() {
+	if o.MaxInflight <= 0 {
+		o.MaxInflight = max(runtime.GOMAXPROCS(0), 1)
+	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = 4 * o.MaxInflight
+	}
+	if o.QueueWait == 0 {
+		o.QueueWait = DefaultQueueWait
+	}
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = MaxRequestBytes
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+}
 
 // ScoreRequest is the body of POST /v1/score.
 type ScoreRequest struct {
@@ -49,29 +106,109 @@ type OpenRLHFResponse struct {
 //	POST /get_reward  OpenRLHF remote reward model: {query, prompts, labels} → {rewards, scores, extra_logs}
 //	GET  /v1/terms    the scorer's terms and the available presets and functions
 //	GET  /healthz     "ok"
+//
+// The scoring routes are bounded by ServerOptions: requests at once (503 past a short wait),
+// bytes per request (413) and time per request (503; scoring stops between items when the
+// time is up or the client has gone).
 type Server struct {
-	scorer *Composite
-	log    *slog.Logger
-	mu     sync.Mutex
-	preset map[string]*Composite
+	scorer  *Composite
+	opts    ServerOptions
+	log     *slog.Logger
+	slots   chan struct{}
+	waiting atomic.Int64
+	mu      sync.Mutex
+	preset  map[string]*Composite
 }
 
-// NewServer returns a server scoring with s.
-func NewServer(s *Composite, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.Default()
-	}
-	return &Server{scorer: s, log: log, preset: map[string]*Composite{}}
+// NewServer returns a server scoring with s within opts.
+func NewServer(s *Composite, opts ServerOptions) *Server {
+	opts.defaults()
+	return &Server{scorer: s, opts: opts, log: opts.Log, slots: make(chan struct{}, opts.MaxInflight),
+		preset: map[string]*Composite{}}
 }
 
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/score", s.score)
-	mux.HandleFunc("POST /get_reward", s.openRLHF)
+	mux.HandleFunc("POST /v1/score", s.bounded(s.score))
+	mux.HandleFunc("POST /get_reward", s.bounded(s.openRLHF))
 	mux.HandleFunc("GET /v1/terms", s.terms)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	return mux
+}
+
+// HTTPServer returns an http.Server for the handler with timeouts that match the options:
+// headers within 10 s, the whole request read within RequestTimeout, idle connections
+// closed after 2 minutes, headers of at most 64 KiB.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.opts.RequestTimeout,
+		WriteTimeout:      s.opts.RequestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+}
+
+// bounded wraps a scoring handler: it waits for a slot (503 when none frees in time), bounds
+// the body (413) and the time (the request's context ends after RequestTimeout).
+func (s *Server) bounded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.opts.MaxRequestBytes {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body of %d bytes is over the limit of %d", r.ContentLength, s.opts.MaxRequestBytes))
+			return
+		}
+		if !s.acquire(r.Context()) {
+			w.Header().Set("Retry-After", "1")
+			httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("busy: %d requests are being scored; retry later", s.opts.MaxInflight))
+			return
+		}
+		defer func() { <-s.slots }()
+		ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+		defer cancel()
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes)
+		h(w, r.WithContext(ctx))
+	}
+}
+
+// acquire takes a scoring slot, waiting up to QueueWait (and while ctx lasts).
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if s.opts.QueueWait < 0 {
+		return false
+	}
+	if s.waiting.Add(1) > int64(s.opts.MaxQueue) {
+		s.waiting.Add(-1)
+		return false
+	}
+	defer s.waiting.Add(-1)
+	t := time.NewTimer(s.opts.QueueWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// scoreError answers a request whose scoring stopped early: 503 when its time ran out (the
+// client that went away reads nothing).
+func (s *Server) scoreError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Debug("reward: scoring stopped", "path", r.URL.Path, "err", err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		httpError(w, http.StatusServiceUnavailable, fmt.Sprintf("scoring took longer than %v", s.opts.RequestTimeout))
+		return
+	}
+	httpError(w, http.StatusServiceUnavailable, "scoring stopped: "+err.Error())
 }
 
 func (s *Server) scorerFor(preset string) (*Composite, error) {
@@ -108,7 +245,10 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) {
 			httpError(w, http.StatusBadRequest, fmt.Sprintf("item %d: %v", i, err))
 			return
 		}
-		resp.Results[i] = sc.Score(in)
+		if resp.Results[i], err = sc.ScoreContext(r.Context(), in); err != nil {
+			s.scoreError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, resp)
 }
@@ -165,7 +305,11 @@ func (s *Server) openRLHF(w http.ResponseWriter, r *http.Request) {
 			in.Reference = req.Labels[i]
 		}
 		in.Completion = CompletionFromQuery(q, in.Prompt)
-		res := s.scorer.Score(in)
+		res, err := s.scorer.ScoreContext(r.Context(), in)
+		if err != nil {
+			s.scoreError(w, r, err)
+			return
+		}
 		resp.Rewards[i], resp.Scores[i] = res.Overall, res.Overall
 		for k, v := range res.Components {
 			resp.ExtraLogs[k][i] = v
@@ -183,9 +327,15 @@ func (s *Server) terms(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// decodeBody reads the JSON body (bounded by the caller's MaxBytesReader): 413 when it is
+// too large, 400 when it is not JSON of the right shape.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxRequestBytes))
-	if err := dec.Decode(v); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			httpError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is over the limit of %d bytes", tooLarge.Limit))
+			return false
+		}
 		httpError(w, http.StatusBadRequest, "bad request body: "+err.Error())
 		return false
 	}

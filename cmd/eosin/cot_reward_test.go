@@ -45,7 +45,7 @@ func TestRewardServeLoopback(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveRewards(ctx, ln, sc) }()
+	go func() { done <- serveRewards(ctx, ln, sc, reward.ServerOptions{}) }()
 	base := "http://" + ln.Addr().String()
 
 	body := `{"items":[{"completion":"<think>x</think><answer>C</answer>","reference":"<answer> C </answer>"},{"completion":"<answer>B</answer>","reference":"C"}]}`

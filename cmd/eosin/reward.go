@@ -136,8 +136,9 @@ to stderr. "-" reads stdin or writes stdout.`,
 
 func newRewardServeCmd() *cobra.Command {
 	var addr, cfgPath, preset string
+	var opts reward.ServerOptions
 	cmd := &cobra.Command{
-		Use:   "serve [--addr :8081] [--config reward.yaml | --preset NAME]",
+		Use:   "serve [--addr 127.0.0.1:8081] [--config reward.yaml | --preset NAME]",
 		Short: "Serve rewards over HTTP for external trainers (JSON API and an OpenRLHF-compatible route)",
 		Long: `serve scores batches over HTTP:
 
@@ -149,8 +150,15 @@ func newRewardServeCmd() *cobra.Command {
   GET  /v1/terms    the scorer's terms, the presets and the functions
   GET  /healthz     "ok"
 
-It stops gracefully on SIGINT/SIGTERM.`,
-		Example: `  eosin reward serve --addr :8081 --preset r1v
+It listens on the loopback interface (127.0.0.1:8081) unless --addr says otherwise (--addr :8081
+serves every interface). Each scoring request is bounded: at most --max-inflight are scored at
+once (others wait up to --queue-wait, then get 503 with Retry-After), a body larger than
+--max-body-bytes gets 413, and a request taking longer than --request-timeout gets 503 (scoring
+stops between items then, and when the client goes away). Math answers over 8 KiB or nested
+more than 64 brackets deep score as wrong ("limits" in the result names them). It stops
+gracefully on SIGINT/SIGTERM.`,
+		Example: `  eosin reward serve --preset r1v
+  eosin reward serve --addr :8081 --preset r1v --max-inflight 8 --max-body-bytes 67108864
   curl -s localhost:8081/v1/score -d '{"items":[{"completion":"<think>…</think><answer>C</answer>","reference":"C"}]}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -162,19 +170,24 @@ It stops gracefully on SIGINT/SIGTERM.`,
 			if err != nil {
 				return fmt.Errorf("--addr: %w", err)
 			}
-			return serveRewards(cmd.Context(), ln, sc)
+			return serveRewards(cmd.Context(), ln, sc, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&addr, "addr", ":8081", "listen address")
+	f.StringVar(&addr, "addr", reward.DefaultAddr, "listen address (:8081 for every interface)")
+	f.IntVar(&opts.MaxInflight, "max-inflight", 0, "requests scored at once (default: the number of CPUs)")
+	f.DurationVar(&opts.QueueWait, "queue-wait", reward.DefaultQueueWait, "how long a request waits for a free slot before 503 (negative: no wait)")
+	f.Int64Var(&opts.MaxRequestBytes, "max-body-bytes", reward.MaxRequestBytes, "largest request body (larger: 413)")
+	f.DurationVar(&opts.RequestTimeout, "request-timeout", reward.DefaultRequestTimeout, "time one request may take, reading and scoring (longer: 503)")
 	f.StringVar(&cfgPath, "config", "", "reward YAML config")
 	f.StringVar(&preset, "preset", "", "preset: "+strings.Join(reward.Presets(), ", ")+" (default: default)")
 	return cmd
 }
 
-// serveRewards serves sc on ln until ctx ends.
-func serveRewards(ctx context.Context, ln net.Listener, sc *reward.Composite) error {
-	srv := &http.Server{Handler: reward.NewServer(sc, slog.Default()).Handler(), ReadHeaderTimeout: 30 * time.Second}
+// serveRewards serves sc on ln within opts until ctx ends.
+func serveRewards(ctx context.Context, ln net.Listener, sc *reward.Composite, opts reward.ServerOptions) error {
+	opts.Log = slog.Default()
+	srv := reward.NewServer(sc, opts).HTTPServer()
 	slog.Info("reward service listening", "addr", ln.Addr().String(), "scorer", sc.Name, "terms", reward.Describe(sc))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
