@@ -2,6 +2,7 @@ package layout
 
 import (
 	"math"
+	"sort"
 
 	"github.com/eosinlab/eosin/extract"
 )
@@ -18,6 +19,9 @@ const (
 	frameMaxCaptionShare = 0.5
 	// frameCornerSize: a painted box this small on both sides may be a rounded corner of a frame.
 	frameCornerSize = 8.0
+	// frameCornerGap: the sides of a rounded frame drawn without their corners leave this much
+	// room at each corner.
+	frameCornerGap = 5.0
 )
 
 // findFrames finds the boxes that frame a figure together with its caption: a painted box
@@ -82,7 +86,7 @@ func findFrames(boxes []extract.Rect, isImage []int, lines []tline, captions []e
 		}
 	}
 	if len(rules) >= 2 {
-		cl := cluster(rb, 1.5)
+		cl := touching(rb, frameCornerGap)
 		groups := map[int][]int{}
 		for k, r := range cl {
 			groups[r] = append(groups[r], k)
@@ -143,4 +147,42 @@ func (pm *pageModel) frameOf(c extract.Rect) (extract.Rect, bool) {
 		}
 	}
 	return best, ok
+}
+
+// touching groups boxes connected by chains of boxes within gap of each other (no merging of
+// group bounds, unlike cluster). It returns a group id per box.
+func touching(boxes []extract.Rect, gap float64) []int {
+	parent := make([]int, len(boxes))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	order := make([]int, len(boxes))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return boxes[order[a]].X0 < boxes[order[b]].X0 })
+	for a := 0; a < len(order); a++ {
+		i := order[a]
+		for b := a + 1; b < len(order); b++ {
+			j := order[b]
+			if boxes[j].X0 > boxes[i].X1+gap {
+				break
+			}
+			if nearBoxes(boxes[i], boxes[j], gap) {
+				parent[find(i)] = find(j)
+			}
+		}
+	}
+	out := make([]int, len(boxes))
+	for i := range out {
+		out[i] = find(i)
+	}
+	return out
 }
