@@ -18,6 +18,9 @@ const (
 	// splitGapEm: a caption opening inside a line, after a gap of at least this many font sizes,
 	// starts a line of its own (two captions side by side on one baseline).
 	splitGapEm = 0.5
+	// gutterSplitShare: a line crossing the gutter is cut there only at a gap at least this share
+	// of the gutter's width.
+	gutterSplitShare = 0.5
 )
 
 // tline is one line of text as layout sees it: a run of words on one baseline without a
@@ -207,7 +210,10 @@ func splitAtGutter(ls []tline, cols []span) []tline {
 		cut := -1
 		for i := 1; i < len(l.words); i++ {
 			a, b := l.words[i-1].BBox, l.words[i].BBox
-			if a.X1 <= g1 && b.X0 >= g0 && b.X0-a.X1 >= splitGapEm*l.words[i].Size {
+			// A line running across the gutter with ordinary word spacing (a full-width caption)
+			// is not two lines: the gap must be wide like a gutter.
+			minGap := math.Max(splitGapEm*l.words[i].Size, gutterSplitShare*(cols[1].x0-cols[0].x1))
+			if a.X1 <= g1 && b.X0 >= g0 && b.X0-a.X1 >= minGap {
 				cut = i
 				break
 			}

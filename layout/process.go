@@ -419,6 +419,7 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 		others := append(append([]extract.Rect(nil), capBoxes[:i]...), capBoxes[i+1:]...)
 		props[i] = proposals(pm, b, others, st, b.cand.m.Kind)
 	}
+	props = splitNested(pm, props, blocks, st)
 	choice := assign(props, capBoxes)
 	var figs []pageFigure
 	defer func() { pm.traceAll(blocks, props, figs) }()

@@ -873,3 +873,79 @@ func tableProposals(pm *pageModel, blk captionBlock, others []extract.Rect, st d
 	}
 	return out
 }
+
+// splitNested adds, for a proposal that holds another caption's proposal at its top or bottom
+// (a table above a figure whose blobs grew into one), the proposal without that part, shrunk to
+// the content left, so that the assignment can give each caption its own region.
+func splitNested(pm *pageModel, props [][]proposal, blocks []captionBlock, st docStats) [][]proposal {
+	out := make([][]proposal, len(props))
+	for i := range props {
+		out[i] = append([]proposal(nil), props[i]...)
+		for _, p := range props[i] {
+			for j := range props {
+				if j == i {
+					continue
+				}
+				for _, q := range props[j] {
+					if !contains(p.box, q.box, 2) || q.box.Area() > nestedMaxShare*p.box.Area() {
+						continue
+					}
+					rest := p.box
+					switch {
+					case q.box.Y0-p.box.Y0 < 2:
+						rest.Y0 = q.box.Y1 + 1
+					case p.box.Y1-q.box.Y1 < 2:
+						rest.Y1 = q.box.Y0 - 1
+					default:
+						continue
+					}
+					r := pm.shrinkToContent(rest)
+					if r.Width() < minRegionSide || r.Height() < minRegionSide {
+						continue
+					}
+					np := proposal{box: r, dir: p.dir}
+					np.score = scoreProposal(np, blocks[i].box, blocks[i].cand.m.Kind, st) - nestedPenalty
+					out[i] = append(out[i], np)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Nested-proposal constants.
+const (
+	// nestedMaxShare: a proposal inside another one is split off only when it is at most this
+	// share of it.
+	nestedMaxShare = 0.8
+	// nestedPenalty lowers the score of a split proposal below the unsplit one.
+	nestedPenalty = 0.05
+)
+
+// shrinkToContent shrinks a box to the painted graphics and the non-body text inside it.
+func (pm *pageModel) shrinkToContent(b extract.Rect) extract.Rect {
+	var out extract.Rect
+	first := true
+	add := func(r extract.Rect) {
+		if first {
+			out, first = r, false
+			return
+		}
+		out = unionLoose(out, r, false)
+	}
+	for _, g := range pm.graphics {
+		if in := g.Intersect(b); in.Width() > 0 || in.Height() > 0 {
+			if contains(b, g, 1) {
+				add(g)
+			} else if !in.Empty() {
+				add(in)
+			}
+		}
+	}
+	for _, l := range pm.lines {
+		if l.role != roleBody && l.role != roleCaption && contains(b, l.box, 1) {
+			add(l.box)
+		}
+	}
+	return out
+}

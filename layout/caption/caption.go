@@ -53,7 +53,7 @@ const (
 )
 
 var openRE = regexp.MustCompile(`^(?:(Supplementary|SUPPLEMENTARY|Extended` + sp + `+Data|EXTENDED` + sp + `+DATA)` + sp + `+)?` +
-	`(Figure|Fig\.|Fig|FIGURE|FIG\.|FIG|Plate|PLATE|Table|TABLE)(?:` + sp + `*|-)` + numberRE +
+	`(Figure|Fig\.|Fig|FIGURE|FIG\.|FIG|Plate|PLATE|Table|TABLE)` + sp + `*-?` + numberRE +
 	`(?:` + sp + `*([:.|\x{2013}\x{2014}-]))?(?:` + sp + `+|$)`)
 
 // letterSpacedRE matches a label word set letter by letter at the start of a line.

@@ -219,6 +219,7 @@ func TestMatchLinePublisherLabelForms(t *testing.T) {
 		{"T A B L E 2 Primers used", "Table 2", "Primers used", true},
 		{"Figure-1: The OSE increased the viability", "Figure 1", "The OSE increased the viability", true},
 		{"Figure-2", "Figure 2", "", true},
+		{"Table -1: Densitometry analysis", "Table 1", "Densitometry analysis", true},
 		{"F I G U R E", "", "", false},
 		{"Figure-based analysis", "", "", false},
 	}
