@@ -96,6 +96,10 @@ type ClientConfig struct {
 	BackoffBase, BackoffMax time.Duration
 	// MaxRetryAfter caps how long a Retry-After header may make a request wait (default 5 min).
 	MaxRetryAfter time.Duration
+	// MaxResponseBytes bounds the body of one response (default DefaultMaxResponseBytes). A
+	// larger response fails the request with a *ResponseTooLargeError, at once (not retried)
+	// and without reading past the limit; it is never cached.
+	MaxResponseBytes int64
 	// CacheDir holds responses keyed by the request's hash: a local directory or an
 	// s3://bucket/prefix location shared by many workers; empty disables the cache.
 	CacheDir string
@@ -127,9 +131,33 @@ func (c *ClientConfig) defaults() {
 	if c.MaxRetryAfter <= 0 {
 		c.MaxRetryAfter = 5 * time.Minute
 	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}
+}
+
+// DefaultMaxResponseBytes is the default bound on one response body: room for n long
+// chain-of-thought choices many times over.
+const DefaultMaxResponseBytes = 16 << 20
+
+// maxErrorBody bounds what is read of a non-2xx reply (it only goes into the error message).
+const maxErrorBody = 64 << 10
+
+// ResponseTooLargeError is a response whose body is over ClientConfig.MaxResponseBytes.
+type ResponseTooLargeError struct {
+	// Limit is the bound; Size the announced Content-Length, or −1 when the body ran past
+	// the limit while being read.
+	Limit, Size int64
+}
+
+func (e *ResponseTooLargeError) Error() string {
+	if e.Size >= 0 {
+		return fmt.Sprintf("generator: response of %d bytes is over the limit of %d (--max-response-bytes)", e.Size, e.Limit)
+	}
+	return fmt.Sprintf("generator: response is over the limit of %d bytes (--max-response-bytes)", e.Limit)
 }
 
 // ClientStats counts what a client did.
@@ -341,12 +369,20 @@ func (c *Client) attempt(ctx context.Context, body []byte) (*ChatResponse, []byt
 		return nil, nil, &transientError{err}
 	}
 	defer hresp.Body.Close()
-	raw, err := io.ReadAll(hresp.Body)
+	if hresp.StatusCode/100 != 2 {
+		raw, _ := io.ReadAll(io.LimitReader(hresp.Body, maxErrorBody))
+		return nil, nil, &APIError{Status: hresp.StatusCode, Body: string(raw), RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"))}
+	}
+	limit := c.cfg.MaxResponseBytes
+	if hresp.ContentLength > limit {
+		return nil, nil, &ResponseTooLargeError{Limit: limit, Size: hresp.ContentLength}
+	}
+	raw, err := io.ReadAll(io.LimitReader(hresp.Body, limit+1))
 	if err != nil {
 		return nil, nil, &transientError{fmt.Errorf("reading response: %w", err)}
 	}
-	if hresp.StatusCode/100 != 2 {
-		return nil, nil, &APIError{Status: hresp.StatusCode, Body: string(raw), RetryAfter: parseRetryAfter(hresp.Header.Get("Retry-After"))}
+	if int64(len(raw)) > limit {
+		return nil, nil, &ResponseTooLargeError{Limit: limit, Size: -1}
 	}
 	var resp ChatResponse
 	if err := json.Unmarshal(raw, &resp); err != nil {
@@ -422,11 +458,18 @@ func (c *Client) cacheGet(ctx context.Context, key string) (*ChatResponse, bool)
 			c.cfg.Log.Warn("generator cache: read failed", "key", key, "err", err)
 		}
 	case c.cfg.CacheDir != "":
-		raw, err = os.ReadFile(c.cachePath(key))
+		raw, err = readFileMax(c.cachePath(key), c.cfg.MaxResponseBytes)
 	default:
 		return nil, false
 	}
+	if err == nil && int64(len(raw)) > c.cfg.MaxResponseBytes {
+		err = &ResponseTooLargeError{Limit: c.cfg.MaxResponseBytes, Size: int64(len(raw))}
+	}
 	if err != nil {
+		var tooLarge *ResponseTooLargeError
+		if errors.As(err, &tooLarge) {
+			c.cfg.Log.Warn("generator cache: ignoring an entry over the response limit", "key", key, "err", err)
+		}
 		return nil, false
 	}
 	var resp ChatResponse
@@ -435,6 +478,24 @@ func (c *Client) cacheGet(ctx context.Context, key string) (*ChatResponse, bool)
 		return nil, false
 	}
 	return &resp, true
+}
+
+// readFileMax reads a file of at most limit bytes (a larger one is a *ResponseTooLargeError,
+// read no further).
+func readFileMax(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(raw)) > limit {
+		return nil, &ResponseTooLargeError{Limit: limit, Size: -1}
+	}
+	return raw, nil
 }
 
 // cachePut stores a response atomically (temporary file, then rename; one whole-object PUT

@@ -3,9 +3,11 @@ package cot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -164,5 +166,89 @@ func TestBackoff(t *testing.T) {
 	}
 	if d := c.backoff(1, &APIError{Status: 429, RetryAfter: time.Hour}); d != c.cfg.MaxRetryAfter {
 		t.Fatalf("Retry-After cap: %v", d)
+	}
+}
+
+// TestClientResponseLimit: a reply over MaxResponseBytes fails its request at once, with or
+// without a Content-Length, is not cached, and becomes a response_too_large reject; replies
+// under the limit are unaffected.
+func TestClientResponseLimit(t *testing.T) {
+	fm := newFakeModel(testTimeout)
+	defer fm.Close()
+	caption := "Photomicrograph of melanoma in the skin, showing atypical melanocytes with prominent nucleoli."
+	tests := []struct {
+		fault   string
+		limit   int64
+		wantErr bool
+	}{
+		{"huge", 1 << 20, true},
+		{"hugelen", 1 << 20, true},
+		{"huge", 8 << 20, false},
+		{"", 1 << 20, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tc.fault, tc.limit), func(t *testing.T) {
+			cache := t.TempDir()
+			c, err := NewClient(ClientConfig{BaseURL: fm.URL(), Timeout: testTimeout, MaxAttempts: 4, BackoffBase: time.Millisecond,
+				CacheDir: cache, MaxResponseBytes: tc.limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			cap := caption
+			if tc.fault != "" {
+				cap += " [fault:" + tc.fault + "]"
+			}
+			_, info, err := c.CompleteInfo(context.Background(), genRequest(cap))
+			var tooLarge *ResponseTooLargeError
+			if got := errors.As(err, &tooLarge); got != tc.wantErr {
+				t.Fatalf("err %v, want a ResponseTooLargeError: %v", err, tc.wantErr)
+			}
+			if !tc.wantErr {
+				if cacheEntries(t, cache) != 1 {
+					t.Errorf("%d cache entries for a good reply, want 1", cacheEntries(t, cache))
+				}
+				return
+			}
+			if info.Attempts != 1 {
+				t.Errorf("%d attempts, want 1 (not retried)", info.Attempts)
+			}
+			if tooLarge.Limit != tc.limit || (tc.fault == "hugelen") != (tooLarge.Size > 0) {
+				t.Errorf("error %+v", tooLarge)
+			}
+			if n := cacheEntries(t, cache); n != 0 {
+				t.Errorf("%d cache entries for a reply over the limit", n)
+			}
+			if r := genReason(err); r != "response_too_large" {
+				t.Errorf("reject reason %q", r)
+			}
+		})
+	}
+}
+
+// TestClientCacheEntryOverLimit: a cache entry larger than the response limit is ignored (and
+// the request asks the server again).
+func TestClientCacheEntryOverLimit(t *testing.T) {
+	fm := newFakeModel(testTimeout)
+	defer fm.Close()
+	cache := t.TempDir()
+	req := genRequest("Photomicrograph of melanoma in the skin, showing atypical melanocytes with prominent nucleoli.")
+	c, err := NewClient(ClientConfig{BaseURL: fm.URL(), Timeout: testTimeout, CacheDir: cache, MaxResponseBytes: 1 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	key, _, err := RequestKey(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.cachePath(key)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	big := `{"choices":[{"message":{"content":"` + strings.Repeat("x", 4<<10) + `"}}]}`
+	if err := os.WriteFile(p, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.cacheGet(context.Background(), key); ok {
+		t.Error("a cache entry over the limit was used")
 	}
 }

@@ -293,6 +293,10 @@ func genReason(err error) string {
 	if errors.As(err, &api) {
 		return fmt.Sprintf("generator_http_%d", api.Status)
 	}
+	var tooLarge *ResponseTooLargeError
+	if errors.As(err, &tooLarge) {
+		return "response_too_large"
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "generator_timeout"
 	}

@@ -30,6 +30,7 @@ func newCoTCmd() *cobra.Command {
 		timeout, progress                                                            time.Duration
 		judge                                                                        bool
 		perShard                                                                     int
+		maxResponse                                                                  int64
 		beamOpts                                                                     beamrun.Options
 		s3                                                                           cotbeam.S3Settings
 	)
@@ -138,7 +139,7 @@ names as keys).`,
 				sum, err := cotbeam.Run(ctx, cotbeam.Config{Pairs: pairs, Out: out, Version: version, Formats: fs,
 					SamplesPerShard: perShard, Batch: workers, DedupThreshold: dedup, S3: s3, Beam: beamOpts,
 					Gen: cotbeam.GenConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency, Timeout: timeout,
-						MaxAttempts: attempts, Cache: cacheDir, Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
+						MaxAttempts: attempts, MaxResponseBytes: maxResponse, Cache: cacheDir, Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
 						MaxTokens: maxTokens, Options: options, Turns: turns, Judge: judge, Agreement: agreement,
 						MinSupport: minSupport, MinReward: minReward, Reward: rcfg, Templates: tpl.Sources()}}, cmd.ErrOrStderr())
 				if err != nil {
@@ -148,7 +149,7 @@ names as keys).`,
 				return nil
 			}
 			client, err := cot.NewClient(cot.ClientConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency,
-				Timeout: timeout, MaxAttempts: attempts, CacheDir: cacheDir, CacheS3: s3.Config()})
+				Timeout: timeout, MaxAttempts: attempts, MaxResponseBytes: maxResponse, CacheDir: cacheDir, CacheS3: s3.Config()})
 			if err != nil {
 				return err
 			}
@@ -200,6 +201,7 @@ names as keys).`,
 	f.IntVar(&workers, "workers", 0, "figures in flight at once, per Beam bundle with --out (default 2 × concurrency)")
 	f.DurationVar(&timeout, "timeout", 2*time.Minute, "timeout of one request attempt")
 	f.IntVar(&attempts, "attempts", 6, "attempts per request (429, 5xx, timeouts and broken replies are retried with jittered backoff, honouring Retry-After)")
+	f.Int64Var(&maxResponse, "max-response-bytes", cot.DefaultMaxResponseBytes, "largest response body read from the model server; a larger one is a response_too_large reject, never cached")
 	f.StringVar(&cacheDir, "cache", "", "response cache: a directory or s3://bucket/prefix (default: the user cache dir /eosin/cot)")
 	f.StringVar(&apiKeyEnv, "api-key-env", "OPENAI_API_KEY", "environment variable holding the API key")
 	f.BoolVar(&judge, "judge", true, "ask the model whether each answer is supported by the caption")

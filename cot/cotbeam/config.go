@@ -34,6 +34,8 @@ type GenConfig struct {
 	Concurrency int           `json:"concurrency,omitempty"` // requests in flight per worker process
 	Timeout     time.Duration `json:"timeout,omitempty"`
 	MaxAttempts int           `json:"max_attempts,omitempty"`
+	// MaxResponseBytes bounds one response body (default cot.DefaultMaxResponseBytes).
+	MaxResponseBytes int64 `json:"max_response_bytes,omitempty"`
 	// Cache is the response cache: a directory or s3://bucket/prefix, shared by all workers
 	// ("" disables it). A directory only works for workers that share its filesystem.
 	Cache string `json:"cache,omitempty"`
@@ -180,7 +182,7 @@ func acquireClient(g GenConfig, s3 S3Settings) (*cot.Client, func(), error) {
 	e := sharedClients.m[key]
 	if e == nil {
 		c, err := cot.NewClient(cot.ClientConfig{BaseURL: g.BaseURL, APIKeyEnv: g.APIKeyEnv, Concurrency: g.Concurrency,
-			Timeout: g.Timeout, MaxAttempts: g.MaxAttempts, CacheDir: g.Cache, CacheS3: s3.Config()})
+			Timeout: g.Timeout, MaxAttempts: g.MaxAttempts, MaxResponseBytes: g.MaxResponseBytes, CacheDir: g.Cache, CacheS3: s3.Config()})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,6 +62,9 @@ type chatResponse struct {
 //	judge     the judge says UNSUPPORTED
 //	disagree  the solver picks another answer
 //	truncgen  finish_reason "length"
+//	huge      every attempt: a well-formed reply padded to HugeBytes, streamed without a
+//	          Content-Length
+//	hugelen   as huge, with its Content-Length announced
 type Model struct {
 	srv      *httptest.Server
 	timeout  time.Duration // the client's timeout, for "slow"
@@ -106,6 +110,9 @@ func (f *Model) Close() { f.srv.Close() }
 
 // URL is the API root to give a client (…/v1).
 func (f *Model) URL() string { return f.srv.URL + "/v1" }
+
+// HugeBytes is the padding of the "huge" and "hugelen" replies.
+const HugeBytes = 4 << 20
 
 var (
 	faultRe   = regexp.MustCompile(`\[fault:(\w+)\]`)
@@ -186,7 +193,22 @@ func (f *Model) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		resp.Choices = append(resp.Choices, c)
 	}
+	if generation && (fault == "huge" || fault == "hugelen") {
+		resp.Choices[0].Message.Content += strings.Repeat(" ", HugeBytes)
+	}
 	raw, _ := json.Marshal(resp)
+	if generation && fault == "huge" {
+		w.Header().Set("Content-Type", "application/json")
+		for len(raw) > 0 { // in pieces, flushed: chunked, no length
+			k := min(len(raw), 64<<10)
+			if _, err := w.Write(raw[:k]); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			raw = raw[k:]
+		}
+		return
+	}
 	if generation && fault == "truncated" && attempt == 1 {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(raw[:len(raw)/2])
@@ -196,6 +218,9 @@ func (f *Model) serve(w http.ResponseWriter, r *http.Request) {
 		f.Bodies.Add(1)
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if generation && fault == "hugelen" {
+		w.Header().Set("Content-Length", strconv.Itoa(len(raw)))
+	}
 	w.Write(raw)
 }
 
