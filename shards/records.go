@@ -13,6 +13,13 @@ type Doc struct {
 	Title   string `json:"title,omitempty"`
 	DOI     string `json:"doi,omitempty"`
 	License string `json:"license,omitempty"`
+	// LicenseURL is the licence's canonical address (e.g. a Creative Commons URL), when the
+	// publisher states one.
+	LicenseURL string `json:"license_url,omitempty"`
+	// Journal, Year and PMCID come from publisher article XML (see package articles).
+	Journal string `json:"journal,omitempty"`
+	Year    int    `json:"year,omitempty"`
+	PMCID   string `json:"pmcid,omitempty"`
 }
 
 // Size is a width and height.
@@ -33,7 +40,7 @@ type ImageInfo struct {
 	Format string `json:"format"` // png | jpeg | jp2
 	Width  int    `json:"width"`
 	Height int    `json:"height"`
-	Source string `json:"source"` // embedded | rendered
+	Source string `json:"source"` // embedded | rendered | file (an article package's own figure file)
 	DPI    int    `json:"dpi,omitempty"`
 	// SHA256 of the image bytes (filled when the bytes are known).
 	SHA256 string `json:"sha256,omitempty"`
@@ -65,10 +72,16 @@ type Figure struct {
 	Caption    string      `json:"caption"`
 	SubFigures []SubFigure `json:"subfigures,omitempty"`
 	Mentions   []string    `json:"mentions,omitempty"`
-	Image      ImageInfo   `json:"image"`
-	OCR        OCRInfo     `json:"ocr"`
-	PHash      string      `json:"phash,omitempty"` // 64-bit perceptual hash, 16 hex digits
-	Quality    Quality     `json:"quality"`
+	// Paragraphs are the body paragraphs holding the Mentions, in document order (article XML).
+	Paragraphs []string `json:"paragraphs,omitempty"`
+	// Source tells where the record comes from: xml+pdf (publisher XML, image cropped from
+	// the PDF), xml+image (publisher XML and the package's figure file), pdf (PDF layout
+	// analysis) or scan (OCR of a scanned page). Empty means pdf.
+	Source  string    `json:"source,omitempty"`
+	Image   ImageInfo `json:"image"`
+	OCR     OCRInfo   `json:"ocr"`
+	PHash   string    `json:"phash,omitempty"` // 64-bit perceptual hash, 16 hex digits
+	Quality Quality   `json:"quality"`
 	// ImageBytes travel with the record only at the last step (shard writing); never in JSON.
 	ImageBytes []byte `json:"-"`
 }
