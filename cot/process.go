@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/eosinlab/eosin/internal/safefile"
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/shards"
 )
@@ -181,6 +182,9 @@ type FigureInput struct {
 	Image  []byte
 	// ImageFormat is png | jpeg | … (default: Figure.Image.Format, else sniffed).
 	ImageFormat string
+	// ImageError says why the figure's image could not be used (a symlink out of the folder,
+	// bytes that are not the recorded image); the figure's samples are bad_image rejects.
+	ImageError string
 }
 
 // Output is what one figure yields. Every requested sample is either in SFT or in Rejects.
@@ -212,19 +216,29 @@ func (p *Pipeline) Process(ctx context.Context, in FigureInput) (*Output, error)
 		out.Rejects = append(out.Rejects, shards.Reject{Stage: "cot", Kind: "sample", ID: id, URI: fig.Doc.URI,
 			DocSHA: fig.Doc.SHA256, Page: fig.Page, Reason: reason, Detail: detail})
 	}
+	rejectAll := func(reason, detail string) (*Output, error) {
+		for _, t := range p.cfg.Tasks {
+			for i := 0; i < t.N; i++ {
+				reject(sampleID(fig.ID, t, i), reason, detail)
+			}
+		}
+		return out, nil
+	}
+	if in.ImageError != "" {
+		return rejectAll("bad_image", in.ImageError)
+	}
 	if len(in.Image) == 0 || strings.TrimSpace(fig.Caption) == "" {
 		reason := "no_image"
 		if len(in.Image) > 0 {
 			reason = "no_caption"
 		}
-		for _, t := range p.cfg.Tasks {
-			for i := 0; i < t.N; i++ {
-				reject(sampleID(fig.ID, t, i), reason, "")
-			}
-		}
-		return out, nil
+		return rejectAll(reason, "")
 	}
 	format := imageFormat(in)
+	// Only image bytes of the format they claim travel to the model server.
+	if err := safefile.CheckImage("figure "+fig.ID+" image", in.Image, format, ""); err != nil {
+		return rejectAll("bad_image", err.Error())
+	}
 	dataURL := "data:image/" + format + ";base64," + base64.StdEncoding.EncodeToString(in.Image)
 	system, err := p.SystemPrompt()
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/eosinlab/eosin/internal/safefile"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -48,7 +48,11 @@ type Summary struct {
 	Figures       int
 	Samples       int
 	Rejects       int
-	MissingImages int // figures whose crop was not found
+	MissingImages int // figures whose crop was not found (or refused: see BadImages)
+	// BadImages counts image files and bytes refused: a symlink leading out of the input
+	// folder, not a regular file, or bytes unlike the recorded image (format magic bytes,
+	// sha256). Each is logged as a warning naming the file.
+	BadImages     int
 	PagesRendered int // page thumbnails written
 	PagesMissing  int // pages with figures whose source could not be rendered
 	Bytes         int64
@@ -96,6 +100,7 @@ func Build(ctx context.Context, opts Options, sources ...Source) (*Summary, erro
 	if err := b.copies.close(); err != nil {
 		return nil, err
 	}
+	b.sum.BadImages = int(b.badImages.Load())
 	opts.Logger.Info("inspect: records read", "figures", b.nfig, "samples", b.nsamp, "rejects", b.nrej, "elapsed", time.Since(start).Round(time.Millisecond))
 	if err := b.renderPages(ctx); err != nil {
 		return nil, err
@@ -183,6 +188,8 @@ type builder struct {
 	start  time.Time
 	copies *pool
 	bytes  counter
+	// badImages counts refused images (the copy pool's goroutines add to it).
+	badImages counter
 }
 
 type counter struct {
@@ -321,25 +328,37 @@ func (b *builder) writeFile(dst string, data []byte) error {
 	return nil
 }
 
-func (b *builder) copyFile(dst, src string) error {
-	in, err := os.Open(src)
+// maxImageBytes bounds one image file copied into the report.
+const maxImageBytes = 256 << 20
+
+// copyImage copies the image file src into the report at dst, reading it only inside root
+// (default: src's directory; no symlink may lead out of it, and it must be a regular file) and
+// only when its bytes are an image of the format its extension names, hashing to sha256hex
+// when that is given. A refused image is logged and counted (BadImages), not an error.
+func (b *builder) copyImage(dst, root, src, sha256hex string) error {
+	if root == "" {
+		root = filepath.Dir(src)
+	}
+	rel, err := filepath.Rel(root, src)
 	if err != nil {
-		return fmt.Errorf("copy image: %w", err)
+		b.badImage(fmt.Errorf("%s: %w", src, err))
+		return nil
 	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return fmt.Errorf("copy image: %w", err)
-	}
-	n, err := io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	data, err := safefile.ReadFile(root, filepath.ToSlash(rel), maxImageBytes)
+	if err == nil {
+		err = safefile.CheckImage(src, data, filepath.Ext(src), sha256hex)
 	}
 	if err != nil {
-		return fmt.Errorf("copy image %s: %w", src, err)
+		b.badImage(err)
+		return nil
 	}
-	b.bytes.Add(n)
-	return nil
+	return b.writeFile(dst, data)
+}
+
+// badImage logs a refused image (err names it) and counts it.
+func (b *builder) badImage(err error) {
+	b.badImages.Add(1)
+	b.opts.Logger.Warn("inspect: image skipped", "err", err)
 }
 
 func clip(s string, n int) string {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eosinlab/eosin/internal/safefile"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -138,8 +139,13 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	case name == "":
 		b.sum.MissingImages++
 	case len(f.ImageBytes) > 0:
-		fj.Img = "images/" + name
 		data := f.ImageBytes
+		if err := safefile.CheckImage("figure "+f.ID+" image", data, f.Image.Format, ""); err != nil {
+			b.badImage(err)
+			b.sum.MissingImages++
+			break
+		}
+		fj.Img = "images/" + name
 		dst := filepath.Join(b.opts.Dir, "images", name)
 		if err := b.copies.do(ctx, func() error { return b.writeFile(dst, data) }); err != nil {
 			return err
@@ -147,7 +153,13 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	case it.ImagePath != "":
 		fj.Img = "images/" + name
 		srcPath, dst := it.ImagePath, filepath.Join(b.opts.Dir, "images", name)
-		if err := b.copies.do(ctx, func() error { return b.copyFile(dst, srcPath) }); err != nil {
+		// The record's sha256 is that of the PNG crop `eosin extract` wrote.
+		sha := ""
+		if strings.EqualFold(filepath.Ext(srcPath), ".png") {
+			sha = f.Image.SHA256
+		}
+		root := it.ImageRoot
+		if err := b.copies.do(ctx, func() error { return b.copyImage(dst, root, srcPath, sha) }); err != nil {
 			return err
 		}
 	default:

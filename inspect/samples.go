@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/eosinlab/eosin/internal/safefile"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -74,15 +75,19 @@ func (b *builder) addSample(ctx context.Context, it SampleItem) error {
 		switch {
 		case len(im.Bytes) > 0:
 			data := im.Bytes
+			if err := safefile.CheckImage(fmt.Sprintf("sample %s image %d", s.ID, k), data, ext, ""); err != nil {
+				b.badImage(err)
+				continue
+			}
 			if err := b.copies.do(ctx, func() error { return b.writeFile(dst, data) }); err != nil {
 				return err
 			}
 		case k < len(it.ImagePaths) && it.ImagePaths[k] != "":
-			if _, err := os.Stat(it.ImagePaths[k]); err != nil {
+			if _, err := os.Lstat(it.ImagePaths[k]); err != nil {
 				continue
 			}
-			p := it.ImagePaths[k]
-			if err := b.copies.do(ctx, func() error { return b.copyFile(dst, p) }); err != nil {
+			p, root := it.ImagePaths[k], it.ImageRoot
+			if err := b.copies.do(ctx, func() error { return b.copyImage(dst, root, p, "") }); err != nil {
 				return err
 			}
 		default:

@@ -23,6 +23,9 @@ type FigureItem struct {
 	Figure shards.Figure
 	// ImagePath is a local file holding the crop; used when Figure.ImageBytes is empty.
 	ImagePath string
+	// ImageRoot is the folder ImagePath must not leave: the crop is read only when no symlink
+	// leads out of it (default: the directory of ImagePath).
+	ImageRoot string
 }
 
 // SampleItem is one chain-of-thought sample handed to the report builder.
@@ -31,6 +34,8 @@ type SampleItem struct {
 	// ImagePaths are local files holding the sample's images, index by index, used where the
 	// image's Bytes are empty ("" when unknown).
 	ImagePaths []string
+	// ImageRoot is the folder the ImagePaths must not leave (default: the directory of each).
+	ImageRoot string
 }
 
 // Manifest is what a committed dataset version says about itself.
@@ -125,7 +130,7 @@ func (s *DirSource) Figures(ctx context.Context, fn func(FigureItem) error) erro
 		return nil
 	}
 	return ReadJSONL(ctx, p, func(f shards.Figure) error {
-		return fn(FigureItem{Figure: f, ImagePath: s.imagePath(f)})
+		return fn(FigureItem{Figure: f, ImagePath: s.imagePath(f), ImageRoot: s.dir})
 	})
 }
 
@@ -139,8 +144,10 @@ func (s *DirSource) imagePath(f shards.Figure) string {
 	}
 	exts = append(exts, "jpg", "jpeg", "webp")
 	for _, e := range exts {
+		// Lstat: a symlink is the crop's file too; whether it may be read (it must not lead
+		// out of the directory) is decided when it is copied, with a message naming it.
 		p := filepath.Join(s.dir, "images", f.ID+"."+e)
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Lstat(p); err == nil {
 			return p
 		}
 	}
@@ -154,7 +161,7 @@ func (s *DirSource) Samples(ctx context.Context, fn func(SampleItem) error) erro
 		return nil
 	}
 	return ReadJSONL(ctx, p, func(sm shards.Sample) error {
-		it := SampleItem{Sample: sm}
+		it := SampleItem{Sample: sm, ImageRoot: s.dir}
 		for _, im := range sm.Images {
 			q := ""
 			if im.Path != "" && !filepath.IsAbs(im.Path) && !strings.Contains(im.Path, "..") {
@@ -283,7 +290,7 @@ func (s *FileSource) each(ctx context.Context, figs func(FigureItem) error, samp
 			if err := json.Unmarshal(raw, &sm); err != nil {
 				return err
 			}
-			it := SampleItem{Sample: sm}
+			it := SampleItem{Sample: sm, ImageRoot: dir}
 			for _, im := range sm.Images {
 				q := ""
 				if im.Path != "" && !filepath.IsAbs(im.Path) && !strings.Contains(im.Path, "..") {
@@ -297,7 +304,7 @@ func (s *FileSource) each(ctx context.Context, figs func(FigureItem) error, samp
 			return nil
 		}
 		d := &DirSource{dir: dir}
-		return figs(FigureItem{Figure: probe.Figure, ImagePath: d.imagePath(probe.Figure)})
+		return figs(FigureItem{Figure: probe.Figure, ImagePath: d.imagePath(probe.Figure), ImageRoot: dir})
 	})
 }
 

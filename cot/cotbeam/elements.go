@@ -20,11 +20,13 @@ import (
 // it), then once per sample to its shard's writer; dedup, rejects and statistics never carry
 // them.
 
-// figureElem is one input figure: its record (JSON of shards.Figure) and image.
+// figureElem is one input figure: its record (JSON of shards.Figure) and image, or why the
+// image could not be used (cot.FigureInput.ImageError).
 type figureElem struct {
-	Record []byte
-	Image  []byte
-	Format string
+	Record     []byte
+	Image      []byte
+	Format     string
+	ImageError string
 }
 
 func (f figureElem) input() (cot.FigureInput, error) {
@@ -32,7 +34,7 @@ func (f figureElem) input() (cot.FigureInput, error) {
 	if err := json.Unmarshal(f.Record, &fig); err != nil {
 		return cot.FigureInput{}, fmt.Errorf("figure record: %w", err)
 	}
-	return cot.FigureInput{Figure: fig, Image: f.Image, ImageFormat: f.Format}, nil
+	return cot.FigureInput{Figure: fig, Image: f.Image, ImageFormat: f.Format, ImageError: f.ImageError}, nil
 }
 
 // sampleElem is one kept sample. Key is the id of the SFT sample (an RL sample's SFT twin), so

@@ -140,7 +140,7 @@ func (f *readExtractFn) ProcessElement(ctx context.Context, _ []byte, emit func(
 		if err != nil {
 			return fmt.Errorf("figure %s: %w", in.Figure.ID, err)
 		}
-		emit(figureElem{Record: b, Image: in.Image, Format: in.ImageFormat})
+		emit(figureElem{Record: b, Image: in.Image, Format: in.ImageFormat, ImageError: in.ImageError})
 	}
 	return nil
 }
