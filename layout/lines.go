@@ -36,6 +36,8 @@ type tline struct {
 	base  float64 // baseline estimate: the median bottom of the words
 	// role is assigned by the classifier: body, caption, figure text.
 	role role
+	// furniture marks running heads, running feet and page numbers (see markFurniture).
+	furniture bool
 }
 
 type role int
@@ -95,6 +97,43 @@ func pageLines(p *extract.Page) []tline {
 		}
 	}
 	sortLines(out)
+	return dropShadowLines(out)
+}
+
+// dropShadowLines removes the second copy of a line printed twice a few points apart (a
+// duplicated text layer in another font, offset from the visible one): two lines with the same
+// text whose boxes overlap or nearly touch keep only the first in reading order.
+func dropShadowLines(ls []tline) []tline {
+	byText := map[string][]int{}
+	for i, l := range ls {
+		if len([]rune(l.text)) >= 3 {
+			byText[l.text] = append(byText[l.text], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range byText {
+		for a := 0; a < len(idx); a++ {
+			if drop[idx[a]] {
+				continue
+			}
+			for b := a + 1; b < len(idx); b++ {
+				x, y := ls[idx[a]].box, ls[idx[b]].box
+				h := math.Min(x.Height(), y.Height())
+				if math.Abs(x.Y0-y.Y0) < h && hOverlap(x, y) > 0.8*math.Min(x.Width(), y.Width()) {
+					drop[idx[b]] = true
+				}
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return ls
+	}
+	out := ls[:0:0]
+	for i, l := range ls {
+		if !drop[i] {
+			out = append(out, l)
+		}
+	}
 	return out
 }
 

@@ -193,9 +193,14 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		}
 	}
 	st := computeStats(lines, pageWidth)
+	heights := make([]float64, n)
 	for i := range lines {
 		lines[i] = finishLines(lines[i], st.columns)
+		if pages[i] != nil {
+			heights[i] = pages[i].Height
+		}
 	}
+	markFurniture(lines, heights)
 	painted := make([][]extract.Rect, n)
 	for i, p := range pages {
 		if p != nil {

@@ -202,6 +202,7 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool, capBoxes []e
 		}
 		boxes, isImage = kb, ki
 	}
+	trimUnderBodyText(boxes, isImage, pm.lines, st)
 	pm.graphics = boxes
 	if len(boxes) == 0 {
 		markSmallText(pm, st)
@@ -246,7 +247,7 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool, capBoxes []e
 	for pass := 0; pass < 3; pass++ {
 		changed := false
 		for li, l := range pm.lines {
-			if absorbed[li] || isCaption[li] {
+			if absorbed[li] || isCaption[li] || l.furniture {
 				continue
 			}
 			bodyFace := l.mono || (l.font == st.bodyFont && math.Abs(l.size-st.bodySize) < 0.6)
@@ -331,6 +332,10 @@ func markSmallText(pm *pageModel, st docStats) {
 	for i := range pm.lines {
 		l := &pm.lines[i]
 		if l.role != roleBody {
+			continue
+		}
+		if l.furniture {
+			l.role = roleOther // bounds nothing, joins nothing
 			continue
 		}
 		if isVertical(*l) {
@@ -948,4 +953,34 @@ func (pm *pageModel) shrinkToContent(b extract.Rect) extract.Rect {
 		}
 	}
 	return out
+}
+
+// trimUnderBodyText shrinks image boxes that reach under lines of body text (an image placed
+// with white margins that the text above or below it is set over): body text is legible, so
+// the image is blank there. Only the top and bottom are trimmed, and only when most of the
+// image is left.
+func trimUnderBodyText(boxes []extract.Rect, isImage []int, lines []tline, st docStats) {
+	colW := st.columns[0].width()
+	for i := range boxes {
+		if isImage[i] < 0 {
+			continue
+		}
+		b := boxes[i]
+		t := b
+		_, cy := b.Center()
+		for _, l := range lines {
+			if l.role != roleBody || l.mono || l.font != st.bodyFont || math.Abs(l.size-st.bodySize) > 0.6 ||
+				l.box.Width() < 0.5*colW || l.box.Intersect(b).Empty() || hOverlap(l.box, b) < 0.5*l.box.Width() {
+				continue
+			}
+			if _, ly := l.box.Center(); ly < cy {
+				t.Y0 = math.Max(t.Y0, l.box.Y1+0.5)
+			} else {
+				t.Y1 = math.Min(t.Y1, l.box.Y0-0.5)
+			}
+		}
+		if t != b && t.Height() > 0.5*b.Height() {
+			boxes[i] = t
+		}
+	}
 }

@@ -48,7 +48,11 @@ func (pm *pageModel) traceAll(blocks []captionBlock, props [][]proposal, figs []
 	}
 	var text []TraceBox
 	for _, l := range pm.lines {
-		text = append(text, TraceBox{Kind: roleNames[l.role], Label: l.text, Box: l.box})
+		kind := roleNames[l.role]
+		if l.furniture {
+			kind = "furniture"
+		}
+		text = append(text, TraceBox{Kind: kind, Label: l.text, Box: l.box})
 	}
 	pm.trace(TraceText, text)
 	var gr []TraceBox
