@@ -8,15 +8,11 @@ import (
 	"unicode"
 )
 
-// answerRe is re.search(r"<answer>(.*?)</answer>", s) without DOTALL: the answer block must
-// sit on one line; the first such block wins.
-var answerRe = regexp.MustCompile(`<answer>(.*?)</answer>`)
-
 // ExtractAnswer returns the stripped content of the first single-line `<answer>…</answer>`
 // block of s, or the whole stripped s when there is none (the R1-V rule).
 func ExtractAnswer(s string) string {
-	if m := answerRe.FindStringSubmatch(s); m != nil {
-		return pyStrip(m[1])
+	if a, ok := firstAnswer(s); ok {
+		return pyStrip(a)
 	}
 	return pyStrip(s)
 }

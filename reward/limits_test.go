@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode"
@@ -272,6 +273,58 @@ func BenchmarkHostile(b *testing.B) {
 					GradeAnswer(s, s+"1")
 				}
 			})
+		}
+	}
+}
+
+// The reference regular expressions the hand matchers of format.go stand for.
+var (
+	strictFormatRe  = regexp.MustCompile(`(?s)^<think>.*?</think>` + pyWS + `*<answer>.*?</answer>$`)
+	noThinkFormatRe = regexp.MustCompile(`(?s)^` + pyWS + `*<answer>.*?</answer>$`)
+	lenientFormatRe = regexp.MustCompile(`(?s)^<think>.*?</think>` + pyWS + `*<answer>.*?</answer>`)
+	mathFormatRe    = regexp.MustCompile(`(?s)^<think>.*</think>.*\\boxed\{.*\}.*$`)
+	answerRe        = regexp.MustCompile(`<answer>(.*?)</answer>`)
+)
+
+// TestFormatMatchersMatchRegexps holds the hand matchers to the regular expressions on
+// hand-picked and random strings of tags, whitespace (Python's, Unicode included), newlines and
+// invalid UTF-8.
+func TestFormatMatchersMatchRegexps(t *testing.T) {
+	cases := []string{
+		"", "<think>a</think><answer>b</answer>", "<think></think><answer></answer>",
+		"<think>a</think> \n\t<answer>b</answer>", "<think>a</think>x<answer>b</answer>",
+		"<think>a</think><answer>b</answer>\n", "\n<think>a</think><answer>b</answer>",
+		"<think>a</think>x</think> <answer>b</answer>", "<think></think><answer>", "<think><answer></answer>",
+		"<think></think></answer>", "<think>a</think>\u2003<answer>b</answer>", "<think>a</think>\u200b<answer>b</answer>",
+		"  <answer>x</answer>", "<answer></answer>", "<answer>x\n</answer>", "<answer>a\n<answer>b</answer>",
+		`<think>x</think>\boxed{1}`, `<think>x</think>\boxed{1`, `<think>x</think>}\boxed{`, `<think>\boxed{1}</think>`,
+		"<think>a</think><answer>b</answer>tail", "<answer>a</answer></answer>", "<think>a\xff</think>\xff<answer>b</answer>",
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	atoms := []string{"<think>", "</think>", "<answer>", "</answer>", " ", "\n", "\t", "\u3000", "\u200b", "x", `\boxed{`, "}", "{", "<", "/", ">", "\xff", "é"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(atoms[r.IntN(len(atoms))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := matchStrict(s), strictFormatRe.MatchString(s); got != want {
+			t.Errorf("matchStrict(%q) = %v, regexp %v", s, got, want)
+		}
+		if got, want := matchNoThink(s), noThinkFormatRe.MatchString(s); got != want {
+			t.Errorf("matchNoThink(%q) = %v, regexp %v", s, got, want)
+		}
+		if got, want := matchLenientPrefix(s), lenientFormatRe.MatchString(s); got != want {
+			t.Errorf("matchLenientPrefix(%q) = %v, regexp %v", s, got, want)
+		}
+		if got, want := matchMath(s), mathFormatRe.MatchString(s); got != want {
+			t.Errorf("matchMath(%q) = %v, regexp %v", s, got, want)
+		}
+		m := answerRe.FindStringSubmatch(s)
+		if a, ok := firstAnswer(s); ok != (m != nil) || (ok && a != m[1]) {
+			t.Errorf("firstAnswer(%q) = %q %v, regexp %q", s, a, ok, m)
 		}
 	}
 }
