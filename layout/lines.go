@@ -18,6 +18,12 @@ const (
 	// splitGapEm: a caption opening inside a line, after a gap of at least this many font sizes,
 	// starts a line of its own (two captions side by side on one baseline).
 	splitGapEm = 0.5
+	// scriptGapEm: a superscript or subscript sits within this many font sizes of its base.
+	scriptGapEm = 0.12
+	// scriptSizeShare: a script is smaller than its base by at least this share.
+	scriptSizeShare = 0.15
+	// scriptShiftEm: a script's bottom is raised or lowered by at least this many font sizes.
+	scriptShiftEm = 0.1
 	// gutterSplitShare: a line crossing the gutter is cut there only at a gap at least this share
 	// of the gutter's width.
 	gutterSplitShare = 0.5
@@ -302,7 +308,7 @@ func makeLine(ws []extract.Word) tline {
 	sizeChars := map[float64]int{}
 	fontChars := map[string]int{}
 	for i, w := range ws {
-		if i > 0 {
+		if i > 0 && !attached(ws[i-1], w) {
 			b.WriteByte(' ')
 		}
 		b.WriteString(w.Text)
@@ -323,6 +329,20 @@ func makeLine(ws []extract.Word) tline {
 	l.bold = len(ws) > 0 && ws[0].Bold
 	l.mono = isMono(l.font) || (anonymousFont(l.font) && evenPitch(ws)) || consolePrompt(ws)
 	return l
+}
+
+// attached reports whether word b is set against word a as a superscript or subscript of it
+// (or a runs raised or lowered into b): no gap between them and a size or baseline change, as
+// in "¹⁸F", "Fe²⁺", "H₂O". Such words are joined without a space ("18F", "Fe2+", "H2O").
+func attached(a, b extract.Word) bool {
+	gap := b.BBox.X0 - a.BBox.X1
+	small := math.Min(a.Size, b.Size)
+	if small <= 0 || gap > scriptGapEm*small || gap < -scriptGapEm*small {
+		return false
+	}
+	sizeChange := math.Abs(a.Size-b.Size) > scriptSizeShare*math.Max(a.Size, b.Size)
+	shift := math.Abs(a.BBox.Y1-b.BBox.Y1) > scriptShiftEm*small
+	return sizeChange && shift
 }
 
 // consolePrompt reports a line of R console input ("> x <- 1", "R> plot(x)", "+ lwd = 2"):

@@ -207,6 +207,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			painted[i], _ = paintedBoxes(p)
 		}
 	}
+	furnitureBoxes := furnitureGraphics(painted, heights)
 	cands := findCandidates(lines, painted, st)
 	byPage := map[int][]candidate{}
 	for _, c := range cands {
@@ -227,7 +228,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		if err := ctx.Err(); err != nil {
 			return out, rejects, deferred, err
 		}
-		pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace}
+		pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace, furniture: furnitureBoxes[i]}
 		figs, fails := layoutPage(pm, byPage[i], st)
 		mentions.addText(bodyText(pm, st.columns))
 		for _, f := range fails {

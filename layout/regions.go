@@ -50,7 +50,9 @@ type pageModel struct {
 	blobs    []blob
 	graphics []extract.Rect // cleaned graphics and image boxes
 	frames   []frame        // boxes and rules framing figures with their captions
-	tracer   TraceFunc
+	// furniture are the painted boxes of running heads and feet (logos, header rules).
+	furniture []extract.Rect
+	tracer    TraceFunc
 }
 
 // frame is a painted box (or a pair of rules) around a figure and its caption: page layout,
@@ -189,6 +191,24 @@ func unionLoose(a, b extract.Rect, _ bool) extract.Rect {
 // when they lie over a blob.
 func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool, capBoxes []extract.Rect) {
 	boxes, isImage := paintedBoxes(pm.page)
+	if len(pm.furniture) > 0 {
+		var kb []extract.Rect
+		var ki []int
+		for i, b := range boxes {
+			isFurniture := false
+			for _, f := range pm.furniture {
+				if nearSame(b, f, 0.5) {
+					isFurniture = true
+					break
+				}
+			}
+			if !isFurniture {
+				kb = append(kb, b)
+				ki = append(ki, isImage[i])
+			}
+		}
+		boxes, isImage = kb, ki
+	}
 	var parts map[int]bool
 	pm.frames, parts = findFrames(boxes, isImage, pm.lines, capBoxes)
 	if len(parts) > 0 {

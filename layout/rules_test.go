@@ -159,3 +159,25 @@ func TestFigureID(t *testing.T) {
 		t.Errorf("figureID = %q", a)
 	}
 }
+
+func TestAttachedScripts(t *testing.T) {
+	w := func(text string, x0, y1, x1, size float64) extract.Word {
+		return extract.Word{Text: text, Size: size, BBox: extract.Rect{X0: x0, Y0: y1 - size, X1: x1, Y1: y1}}
+	}
+	tests := []struct {
+		name string
+		ws   []extract.Word
+		want string
+	}{
+		{"superscript isotope", []extract.Word{w("18", 10, 98, 16, 7), w("F-FDG", 16.2, 100, 40, 10)}, "18F-FDG"},
+		{"charge", []extract.Word{w("Fe", 10, 100, 20, 10), w("2+", 20, 98, 26, 7.6), w(",", 26.5, 100, 28, 10)}, "Fe2+,"},
+		{"subscript", []extract.Word{w("H", 10, 100, 17, 10), w("2", 17, 102, 21, 7), w("O", 21, 100, 28, 10)}, "H2O"},
+		{"ordinary words", []extract.Word{w("tumour", 10, 100, 40, 10), w("cells", 43, 100, 60, 10)}, "tumour cells"},
+		{"small word after a gap", []extract.Word{w("see", 10, 100, 25, 10), w("a", 28, 98, 32, 7)}, "see a"},
+	}
+	for _, tt := range tests {
+		if got := makeLine(tt.ws).text; got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

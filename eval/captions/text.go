@@ -19,7 +19,8 @@ var (
 
 // StripLaTeX turns LaTeX caption source into plain text: references, labels, citations and
 // \Sexpr{} are dropped (they print numbers the source does not know), formatting commands are
-// unwrapped, “ ” quotes, ~ and "\ " become plain characters, math delimiters go.
+// unwrapped, “ ” quotes, ~ and "\ " become plain characters, math delimiters go, and sub- and
+// superscripts are joined to their base as a PDF prints them.
 func StripLaTeX(s string) string {
 	for {
 		t := dropArgRE.ReplaceAllString(s, " ")
@@ -30,7 +31,7 @@ func StripLaTeX(s string) string {
 	}
 	s = accentRE.ReplaceAllString(s, "$1")
 	r := strings.NewReplacer("``", "\"", "''", "\"", `\ `, " ", "~", " ", `\\`, " ", `\%`, "%",
-		`\&`, "&", `\_`, "_", `\#`, "#", `\$`, "$", "---", "—", "--", "–", `\,`, " ", `\;`, " ", `\!`, "")
+		`\&`, "&", `\_`, "\x00", `\#`, "#", `\$`, "$", "---", "—", "--", "–", `\,`, " ", `\;`, " ", `\!`, "")
 	s = r.Replace(s)
 	s = texCmdRE.ReplaceAllStringFunc(s, func(c string) string {
 		switch c {
@@ -39,7 +40,9 @@ func StripLaTeX(s string) string {
 		}
 		return " "
 	})
-	s = strings.NewReplacer("{", "", "}", "", "$", "", "^", "", "_", " ").Replace(s)
+	// Sub- and superscripts print attached to their base ("y_0" → "y0", "x^2" → "x2"); an escaped
+	// underscore is a printed one.
+	s = strings.NewReplacer("{", "", "}", "", "$", "", "^", "", "_", "", "\x00", "_").Replace(s)
 	return strings.Join(strings.Fields(s), " ")
 }
 
