@@ -206,7 +206,7 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 				best, next = d, j
 			}
 		}
-		if next < 0 || starts[next] {
+		if next < 0 || starts[next] && !midSentence(last.text) {
 			break
 		}
 		l := ls[next]
@@ -257,6 +257,14 @@ func sameFamily(l tline, blk captionBlock, ls []tline) bool {
 		}
 	}
 	return false
+}
+
+// midSentence reports a line that ends inside a sentence (a word or a comma, no closing
+// punctuation): a caption opening on the next line ("… correspond to PL numbers in" / "Table 1.
+// Squares …") is then a cross-reference that wrapped, not a caption of its own.
+func midSentence(line string) bool {
+	r, _ := utf8.DecodeLastRuneInString(strings.TrimSpace(line))
+	return unicode.IsLetter(r) || r == ','
 }
 
 // restStart is the left edge of the caption text after the label on the opening line ("Fig. 2.

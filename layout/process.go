@@ -404,8 +404,19 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 	painted, _ := paintedBoxes(pm.page)
 	var blocks []captionBlock
 	isCaption := map[int]bool{}
+	var grown []captionBlock
+	inBlock := map[int]int{} // line → index of the block that took it as a continuation
 	for _, c := range cands {
 		blk := growCaption(pm.lines, c, st, starts, painted)
+		for _, l := range blk.lines[1:] {
+			inBlock[l] = len(grown)
+		}
+		grown = append(grown, blk)
+	}
+	for i, blk := range grown {
+		if j, ok := inBlock[blk.lines[0]]; ok && j != i {
+			continue // an opening that wrapped into another caption
+		}
 		blocks = append(blocks, blk)
 		for _, l := range blk.lines {
 			isCaption[l] = true
