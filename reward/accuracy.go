@@ -210,8 +210,6 @@ func numbersClose(a, b, rel float64) bool {
 	return math.Abs(a-b) <= rel*math.Max(math.Abs(a), math.Abs(b))
 }
 
-var articleRe = regexp.MustCompile(`\b(a|an|the)\b`)
-
 // NormalizeText lower-cases s, removes punctuation and the articles a/an/the, and collapses
 // whitespace (the SQuAD answer normalisation).
 func NormalizeText(s string) string {
@@ -222,8 +220,37 @@ func NormalizeText(s string) string {
 		}
 		return r
 	}, s)
-	s = articleRe.ReplaceAllString(s, " ")
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(dropArticles(s)), " ")
+}
+
+// dropArticles is regexp `\b(a|an|the)\b` replaced by " ": every maximal run of ASCII word
+// characters ([0-9A-Za-z_]) that is "a", "an" or "the" becomes a space. One pass.
+func dropArticles(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		if !isASCIIWord(s[i]) {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(s) && isASCIIWord(s[j]) {
+			j++
+		}
+		switch w := s[i:j]; w {
+		case "a", "an", "the":
+			b.WriteByte(' ')
+		default:
+			b.WriteString(w)
+		}
+		i = j
+	}
+	return b.String()
+}
+
+func isASCIIWord(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
 }
 
 func normText(s string) string { return NormalizeText(s) }

@@ -284,7 +284,27 @@ var (
 	lenientFormatRe = regexp.MustCompile(`(?s)^<think>.*?</think>` + pyWS + `*<answer>.*?</answer>`)
 	mathFormatRe    = regexp.MustCompile(`(?s)^<think>.*</think>.*\\boxed\{.*\}.*$`)
 	answerRe        = regexp.MustCompile(`<answer>(.*?)</answer>`)
+	articleRe       = regexp.MustCompile(`\b(a|an|the)\b`)
 )
+
+// TestDropArticlesMatchesRegexp holds the one-pass article removal to the regexp it replaces.
+func TestDropArticlesMatchesRegexp(t *testing.T) {
+	cases := []string{"a", "the cat", "an apple a day", "thea", "a_b", "éa b", "a-the-an", "THE", "x the", "the\u00a0a"}
+	r := rand.New(rand.NewPCG(5, 6))
+	atoms := []string{"a", "an", "the", "x", " ", "_", "-", "é", "1", "A", "\xff", "\u212a"}
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(10) {
+			b.WriteString(atoms[r.IntN(len(atoms))])
+		}
+		cases = append(cases, b.String())
+	}
+	for _, s := range cases {
+		if got, want := dropArticles(s), articleRe.ReplaceAllString(s, " "); got != want {
+			t.Errorf("dropArticles(%q) = %q, regexp %q", s, got, want)
+		}
+	}
+}
 
 // TestFormatMatchersMatchRegexps holds the hand matchers to the regular expressions on
 // hand-picked and random strings of tags, whitespace (Python's, Unicode included), newlines and

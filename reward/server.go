@@ -33,8 +33,9 @@ type ServerOptions struct {
 	// MaxInflight bounds the scoring requests served at once (default GOMAXPROCS: scoring is
 	// CPU work). A request waits up to QueueWait for a slot, then gets 503 with Retry-After.
 	MaxInflight int
-	// MaxQueue bounds the requests waiting for a slot (default 4 × MaxInflight); beyond it a
-	// request gets 503 at once.
+	// MaxQueue bounds the requests waiting for a slot (default 64, or 4 × MaxInflight when
+	// larger; a waiting request has not had its body read); beyond it a request gets 503 at
+	// once.
 	MaxQueue int
 	// QueueWait is how long a request waits for a slot (default DefaultQueueWait; negative:
 	// no wait).
@@ -53,7 +54,7 @@ func (o *ServerOptions) defaults() {
 		o.MaxInflight = max(runtime.GOMAXPROCS(0), 1)
 	}
 	if o.MaxQueue <= 0 {
-		o.MaxQueue = 4 * o.MaxInflight
+		o.MaxQueue = max(64, 4*o.MaxInflight)
 	}
 	if o.QueueWait == 0 {
 		o.QueueWait = DefaultQueueWait
