@@ -12,9 +12,11 @@ import (
 
 // Checkpoint layout (a directory):
 //
-//	config.json, model.safetensors      the policy in Hugging Face form (F32, exact)
+//	config.json, model.safetensors      the policy in Hugging Face form (F32, exact; decoder
+//	                                    and, for VL models, visual.* tower tensors)
+//	preprocessor_config.json            the image processor (VL models)
 //	optimizer.safetensors               AdamW moments: exp_avg.<name>, exp_avg_sq.<name>
-//	ref/model.safetensors               the frozen reference model (only with KL)
+//	ref/                                the frozen reference model (only with KL)
 //	trainer_state.json                  steps, RNG state, data position
 const (
 	stateName     = "trainer_state.json"
@@ -28,6 +30,8 @@ type trainerState struct {
 	DataPos  int    `json:"data_pos"`
 	DataSeed uint64 `json:"data_seed"`
 	NumTasks int    `json:"num_tasks"`
+	// Precision is fp32 or bf16 (absent in older checkpoints: fp32).
+	Precision string `json:"precision,omitempty"`
 }
 
 // SaveModel writes config.json and the weights (dtype dt) of params into dir.
@@ -67,31 +71,27 @@ func LoadModel(dir string) (*model.Params[float32], error) {
 	return p, nil
 }
 
-// Save writes a checkpoint from which Load continues identically.
+// Save writes a checkpoint from which Load continues identically: the policy as a Hugging
+// Face checkpoint in F32 (the master weights in bf16 mixed precision; a VL policy adds
+// preprocessor_config.json), the AdamW moments, the reference model with KL, and the
+// counters, RNG state and data position. It writes dir.tmp and renames it, so a killed run
+// leaves the previous checkpoints intact.
 func (t *Trainer) Save(dir string) error {
 	tmp := dir + ".tmp"
-	os.RemoveAll(tmp)
-	if err := SaveModel(tmp, t.Policy.P, safetensors.F32); err != nil {
-		return err
+	if err := os.RemoveAll(tmp); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	if err := t.Policy.Export(tmp, safetensors.F32); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if t.Ref != nil {
-		if err := SaveModel(filepath.Join(tmp, "ref"), t.Ref.P, safetensors.F32); err != nil {
-			return err
+		if err := t.Ref.Export(filepath.Join(tmp, "ref"), safetensors.F32); err != nil {
+			return fmt.Errorf("save checkpoint: reference: %w", err)
 		}
 	}
-	var opt []*safetensors.Tensor
-	for _, pair := range []struct {
-		prefix string
-		p      *model.Params[float32]
-	}{{"exp_avg.", t.m}, {"exp_avg_sq.", t.v}} {
-		ts, err := pair.p.SafeTensors(safetensors.F32)
-		if err != nil {
-			return err
-		}
-		for _, tn := range ts {
-			tn.Name = pair.prefix + tn.Name
-			opt = append(opt, tn)
-		}
+	opt, err := t.Policy.OptimizerState()
+	if err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	if err := safetensors.WriteFile(filepath.Join(tmp, optimizerName), opt, map[string]string{"optimizer": "adamw"}); err != nil {
 		return fmt.Errorf("save optimizer: %w", err)
@@ -100,12 +100,18 @@ func (t *Trainer) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("save rng: %w", err)
 	}
-	st := trainerState{Step: t.StepN, OptStep: t.OptStep, RNG: rng, DataPos: t.Data.Pos, DataSeed: t.Data.Seed, NumTasks: len(t.Data.Tasks)}
-	b, _ := json.MarshalIndent(st, "", "  ")
+	st := trainerState{Step: t.StepN, OptStep: t.OptStep, RNG: rng, DataPos: t.Data.Pos, DataSeed: t.Data.Seed, NumTasks: len(t.Data.Tasks),
+		Precision: t.Cfg.precision()}
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(tmp, stateName), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	os.RemoveAll(dir)
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
@@ -129,20 +135,19 @@ func (t *Trainer) Load(dir string) error {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return fmt.Errorf("load checkpoint %s: %w", stateName, err)
 	}
-	p, err := LoadModel(dir)
-	if err != nil {
-		return err
+	if st.NumTasks != len(t.Data.Tasks) || st.DataSeed != t.Data.Seed {
+		return fmt.Errorf("load checkpoint: saved with %d tasks (seed %d), now %d tasks (seed %d)", st.NumTasks, st.DataSeed, len(t.Data.Tasks), t.Data.Seed)
 	}
-	if len(p.Data) != len(t.Policy.P.Data) {
-		return fmt.Errorf("load checkpoint: model has %d parameters, trainer %d", len(p.Data), len(t.Policy.P.Data))
+	if p := t.Cfg.precision(); st.Precision != "" && st.Precision != p {
+		return fmt.Errorf("load checkpoint: saved in %s precision, the run is %s", st.Precision, p)
 	}
-	copy(t.Policy.P.Data, p.Data)
+	if err := t.Policy.LoadWeights(dir); err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
+	}
 	if t.Ref != nil {
-		rp, err := LoadModel(filepath.Join(dir, "ref"))
-		if err != nil {
-			return err
+		if err := t.Ref.LoadWeights(filepath.Join(dir, "ref")); err != nil {
+			return fmt.Errorf("load checkpoint: reference: %w", err)
 		}
-		copy(t.Ref.P.Data, rp.Data)
 	}
 	ts, _, err := safetensors.ReadFile(filepath.Join(dir, optimizerName))
 	if err != nil {
@@ -152,26 +157,11 @@ func (t *Trainer) Load(dir string) error {
 	for _, tn := range ts {
 		byName[tn.Name] = tn
 	}
-	for _, pair := range []struct {
-		prefix string
-		p      *model.Params[float32]
-	}{{"exp_avg.", t.m}, {"exp_avg_sq.", t.v}} {
-		sub := map[string]*safetensors.Tensor{}
-		for _, tn := range pair.p.Tensors {
-			sub[tn.Name] = byName[pair.prefix+tn.Name]
-			if sub[tn.Name] == nil {
-				return fmt.Errorf("load optimizer: %s%s missing", pair.prefix, tn.Name)
-			}
-		}
-		if err := pair.p.LoadTensors(sub); err != nil {
-			return fmt.Errorf("load optimizer: %w", err)
-		}
+	if err := t.Policy.LoadOptimizerState(byName); err != nil {
+		return fmt.Errorf("load checkpoint: %w", err)
 	}
 	if err := t.pcg.UnmarshalBinary(st.RNG); err != nil {
 		return fmt.Errorf("load rng: %w", err)
-	}
-	if st.NumTasks != len(t.Data.Tasks) || st.DataSeed != t.Data.Seed {
-		return fmt.Errorf("load checkpoint: saved with %d tasks (seed %d), now %d tasks (seed %d)", st.NumTasks, st.DataSeed, len(t.Data.Tasks), t.Data.Seed)
 	}
 	t.Data.Pos = st.DataPos
 	t.StepN, t.OptStep = st.Step, st.OptStep

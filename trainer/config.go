@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/trainer/grpo"
 	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/safetensors"
 	"github.com/eosinlab/eosin/trainer/vision"
 )
 
@@ -38,8 +40,11 @@ type Config struct {
 	Out string `yaml:"out"`
 	// SaveEvery writes a checkpoint every N steps (0: only at the end).
 	SaveEvery int `yaml:"save_every"`
-	// ExportDType is the dtype of the exported final model (F32, BF16, F16).
+	// ExportDType is the dtype of the exported final model (F32, BF16, F16; any case).
 	ExportDType string `yaml:"export_dtype"`
+	// Precision is fp32 (default) or bf16: bf16 mixed precision as on a GPU (bf16 weights
+	// and activations, float32 master weights, optimizer state and accumulation).
+	Precision string `yaml:"precision"`
 	// Workers bounds CPU parallelism (0: all cores).
 	Workers int `yaml:"workers"`
 	// Vision configures Qwen2-VL / Qwen2.5-VL training (VLMTrainer).
@@ -135,7 +140,7 @@ type OptimConfig struct {
 func DefaultConfig() Config {
 	t := true
 	return Config{
-		Steps: 100, Seed: 1, Out: "runs/grpo", ExportDType: "BF16",
+		Steps: 100, Seed: 1, Out: "runs/grpo", ExportDType: "BF16", Precision: "fp32",
 		Reward: reward.Config{Preset: "r1v"},
 		GRPO: GRPOConfig{GroupSize: 8, PromptsPerStep: 8, Temperature: 1, TopP: 1, MaxNewTokens: 256,
 			UpdatesPerBatch: 1, MiniBatches: 1, ClipLow: 0.2, ClipHigh: 0.28, ClampLogRatio: &t, KLClamp: &t,
@@ -198,7 +203,33 @@ func (c *Config) Validate() error {
 	case c.Steps < 0:
 		return fmt.Errorf("steps must be ≥ 0")
 	}
+	switch strings.ToLower(c.Precision) {
+	case "", "fp32", "float32", "bf16":
+	default:
+		return fmt.Errorf("precision %q (fp32, bf16)", c.Precision)
+	}
+	switch strings.ToUpper(c.ExportDType) {
+	case "", "F32", "BF16", "F16":
+	default:
+		return fmt.Errorf("export_dtype %q (F32, BF16, F16)", c.ExportDType)
+	}
 	return nil
+}
+
+// precision names the configured precision: fp32 or bf16.
+func (c *Config) precision() string {
+	if c.mixed() {
+		return "bf16"
+	}
+	return "fp32"
+}
+
+// exportDType is the safetensors dtype of the final export (F32 when unset).
+func (c *Config) exportDType() safetensors.DType {
+	if c.ExportDType == "" {
+		return safetensors.F32
+	}
+	return safetensors.DType(strings.ToUpper(c.ExportDType))
 }
 
 // InitModelConfig turns model.init into a decoder config.

@@ -1,11 +1,13 @@
 package trainer
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -18,7 +20,6 @@ import (
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/shards/storage"
 	"github.com/eosinlab/eosin/trainer/model"
-	"github.com/eosinlab/eosin/trainer/safetensors"
 	"github.com/eosinlab/eosin/trainer/tokenizer"
 	"github.com/eosinlab/eosin/trainer/vision"
 )
@@ -36,25 +37,14 @@ type RunOptions struct {
 }
 
 // Run trains for cfg.Steps rollout steps, resuming from the newest checkpoint under
-// cfg.Out/checkpoints when there is one. It writes cfg.Out/log.jsonl (one StepLog per line),
-// checkpoints every SaveEvery steps and at the end, and the final model (ExportDType) with
-// the tokenizer into cfg.Out/final.
+// cfg.Out/checkpoints when there is one. It writes cfg.Out/log.jsonl (one StepLog per line;
+// on resume the lines after the checkpoint are dropped, so the log reads as an uninterrupted
+// run), checkpoints every SaveEvery steps and at the end, and the final model (ExportDType)
+// with the tokenizer into cfg.Out/final. A Qwen2-VL / Qwen2.5-VL checkpoint (config.json
+// model_type qwen2_vl or qwen2_5_vl) trains with the tasks' images, the same loop otherwise.
 func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
-	}
-	var vlCfg []byte // config.json of a Qwen2-VL / Qwen2.5-VL checkpoint
-	if cfg.Model.Path != "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.Model.Path, "config.json")); err == nil && vision.IsVLConfig(b) {
-			vlCfg = b
-		}
-	}
-	var params *model.Params[float32]
-	var err error
-	if vlCfg == nil {
-		if params, err = initialParams(cfg); err != nil {
-			return err
-		}
 	}
 	codec := opt.Codec
 	tokPath := cfg.Tokenizer
@@ -75,6 +65,7 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	}
 	tasks := opt.Tasks
 	if tasks == nil {
+		var err error
 		if tasks, opt.DataVersion, err = loadTasks(ctx, cfg.Data); err != nil {
 			return err
 		}
@@ -86,10 +77,11 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("train: reward: %w", err)
 	}
-	if vlCfg != nil {
-		return runVLM(ctx, cfg, opt, codec, scorer, tasks, vlCfg, tokPath)
+	policy, err := initialPolicy(cfg)
+	if err != nil {
+		return err
 	}
-	tr, err := New(cfg, codec, scorer, tasks, params)
+	tr, err := NewTrainer(cfg, codec, scorer, tasks, policy)
 	if err != nil {
 		return err
 	}
@@ -97,16 +89,24 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	ckDir := filepath.Join(cfg.Out, "checkpoints")
+	logPath := filepath.Join(cfg.Out, "log.jsonl")
 	if last := latestCheckpoint(ckDir); last != "" {
 		if err := tr.Load(last); err != nil {
 			return fmt.Errorf("train: resume from %s: %w", last, err)
 		}
+		if err := truncateLog(logPath, tr.StepN); err != nil {
+			return fmt.Errorf("train: resume from %s: %w", last, err)
+		}
 		slog.Info("resumed", "checkpoint", last, "step", tr.StepN)
+	} else if err := truncateLog(logPath, 0); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if opt.DataVersion != "" {
-		os.WriteFile(filepath.Join(cfg.Out, "dataset_version"), []byte(opt.DataVersion+"\n"), 0o644)
+		if err := os.WriteFile(filepath.Join(cfg.Out, "dataset_version"), []byte(opt.DataVersion+"\n"), 0o644); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
 	}
-	lf, err := os.OpenFile(filepath.Join(cfg.Out, "log.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -117,7 +117,7 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	for tr.StepN < cfg.Steps {
 		l, err := tr.Step(ctx)
 		if err != nil {
-			return err
+			return fmt.Errorf("train: %w", err)
 		}
 		if err := enc.Encode(l); err != nil {
 			return fmt.Errorf("train: log: %w", err)
@@ -131,23 +131,105 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 		}
 		if cfg.SaveEvery > 0 && tr.StepN%cfg.SaveEvery == 0 && tr.StepN < cfg.Steps {
 			if err := tr.Save(filepath.Join(ckDir, fmt.Sprintf("step-%d", tr.StepN))); err != nil {
-				return err
+				return fmt.Errorf("train: %w", err)
 			}
 		}
 	}
 	if err := tr.Save(filepath.Join(ckDir, fmt.Sprintf("step-%d", tr.StepN))); err != nil {
-		return err
+		return fmt.Errorf("train: %w", err)
 	}
 	final := filepath.Join(cfg.Out, "final")
-	if err := SaveModel(final, tr.Policy.P, safetensors.DType(strings.ToUpper(cfg.ExportDType))); err != nil {
-		return err
+	if err := tr.Policy.Export(final, cfg.exportDType()); err != nil {
+		return fmt.Errorf("train: final: %w", err)
 	}
 	if tokPath != "" {
-		if b, err := os.ReadFile(tokPath); err == nil {
-			os.WriteFile(filepath.Join(final, "tokenizer.json"), b, 0o644)
+		b, err := os.ReadFile(tokPath)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("train: final: %w", err)
+		}
+		if err == nil {
+			if err := os.WriteFile(filepath.Join(final, "tokenizer.json"), b, 0o644); err != nil {
+				return fmt.Errorf("train: final: %w", err)
+			}
 		}
 	}
 	return nil
+}
+
+// truncateLog keeps the lines of log.jsonl up to step keep (all steps after a checkpoint are
+// run again on resume); a missing log is fine.
+func truncateLog(path string, keep int) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	var out []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var l struct {
+			Step int `json:"step"`
+		}
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &l) != nil || l.Step > keep {
+			break
+		}
+		out = append(out, line...)
+	}
+	if len(out) == len(b) {
+		return nil
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("log: %w", err)
+	}
+	return nil
+}
+
+// initialPolicy builds the policy of model.path (a text or VL checkpoint) or model.init.
+func initialPolicy(cfg Config) (Policy, error) {
+	if cfg.Model.Path != "" {
+		b, err := os.ReadFile(filepath.Join(cfg.Model.Path, "config.json"))
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if vision.IsVLConfig(b) {
+			return loadVLMPolicy(cfg, b)
+		}
+	}
+	params, err := initialParams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return NewTextPolicy(params, cfg.backend(), false, cfg.mixed()), nil
+}
+
+// loadVLMPolicy loads a Qwen2-VL / Qwen2.5-VL checkpoint with its preprocessor_config.json
+// (vision.min_pixels / max_pixels override its bounds).
+func loadVLMPolicy(cfg Config, configJSON []byte) (*VLMPolicy, error) {
+	dir := cfg.Model.Path
+	v, err := vision.Load[float32](dir, &model.CPU[float32]{Workers: cfg.Workers})
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	proc, err := vision.ReadProcessor(dir)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	proc = cfg.Vision.Processor(proc)
+	if err := proc.Validate(); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if err := proc.Check(v.Vis.Cfg); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	p := NewVLMPolicy(v, proc, cfg.Vision.Train, false, cfg.mixed(), cfg.Workers)
+	p.ConfigJSON = configJSON
+	pj, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json"))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	p.ProcessorJSON = pj
+	return p, nil
 }
 
 func initialParams(cfg Config) (*model.Params[float32], error) {

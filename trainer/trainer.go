@@ -6,44 +6,81 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/trainer/grpo"
 	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/vision"
 )
 
-// Trainer runs GRPO/DAPO steps on the CPU reference model.
+// Trainer runs GRPO/DAPO steps on a Policy: the text decoder or a Qwen2-VL / Qwen2.5-VL
+// model, whose prompts then carry the tasks' images. Generation, scoring, advantages, the
+// loss, gradient clipping, AdamW, the learning-rate schedule and checkpoints are the same for
+// both.
 type Trainer struct {
 	Cfg    Config
 	Codec  Codec
 	Scorer reward.Scorer
 	Data   *Source
 	// Policy is trained; Ref is the frozen reference (nil without KL).
-	Policy *model.Model[float32]
-	Ref    *model.Model[float32]
+	Policy Policy
+	Ref    Policy
 
-	m, v, grad *model.Params[float32]
-	pcg        *rand.PCG
-	rng        *rand.Rand
+	pcg *rand.PCG
+	rng *rand.Rand
 	// StepN counts rollout steps done; OptStep optimizer steps done.
 	StepN, OptStep int
 }
 
-// New builds a trainer around initial parameters. The reference model (when kl_coef > 0) is a
-// frozen copy of params.
+// backend returns the CPU backend of the configured precision.
+func (c *Config) backend() model.Backend[float32] {
+	if c.mixed() {
+		return model.NewMixedBF16(c.Workers)
+	}
+	return &model.CPU[float32]{Workers: c.Workers}
+}
+
+func (c *Config) mixed() bool { return strings.EqualFold(c.Precision, "bf16") }
+
+// New builds a trainer of a text decoder around initial parameters (updated in place; in
+// bf16 precision they hold the bf16 compute copy). The reference model (when kl_coef > 0) is
+// a frozen copy.
 func New(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, params *model.Params[float32]) (*Trainer, error) {
+	return NewTrainer(cfg, codec, scorer, tasks, NewTextPolicy(params, cfg.backend(), false, cfg.mixed()))
+}
+
+// NewVLMTrainer builds a multimodal GRPO trainer around a VLM (its parameters are updated in
+// place): prompts carry the tasks' images, preprocessed with the published processor and
+// the vision.min_pixels / max_pixels bounds; with vision.train the tower trains too.
+func NewVLMTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, v *vision.VLM[float32]) (*Trainer, error) {
+	proc := cfg.Vision.Processor(vision.PublishedProcessor())
+	return NewTrainer(cfg, codec, scorer, tasks, NewVLMPolicy(v, proc, cfg.Vision.Train, false, cfg.mixed(), cfg.Workers))
+}
+
+// NewTrainer builds a trainer around a policy; with kl_coef > 0 the reference is the
+// policy's frozen copy.
+func NewTrainer(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, policy Policy) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if codec.VocabSize() > params.Cfg.VocabSize {
-		return nil, fmt.Errorf("trainer: tokenizer has %d ids but the model only %d embedding rows", codec.VocabSize(), params.Cfg.VocabSize)
+	if codec.VocabSize() > policy.VocabSize() {
+		return nil, fmt.Errorf("trainer: tokenizer has %d ids but the model only %d embedding rows", codec.VocabSize(), policy.VocabSize())
 	}
-	be := &model.CPU[float32]{Workers: cfg.Workers}
-	t := &Trainer{Cfg: cfg, Codec: codec, Scorer: scorer, Data: &Source{Tasks: tasks, Seed: cfg.Seed},
-		Policy: model.New(params, be), m: params.ZerosLike(), v: params.ZerosLike(), grad: params.ZerosLike()}
+	if ip, ok := policy.(ImagePolicy); ok {
+		proc := ip.ImageProcessor()
+		if err := proc.Validate(); err != nil {
+			return nil, fmt.Errorf("trainer: %w", err)
+		}
+	}
+	t := &Trainer{Cfg: cfg, Codec: codec, Scorer: scorer, Data: &Source{Tasks: tasks, Seed: cfg.Seed}, Policy: policy}
 	if cfg.GRPO.KLCoef > 0 {
-		t.Ref = model.New(params.Clone(), be)
+		ref, err := policy.Frozen()
+		if err != nil {
+			return nil, fmt.Errorf("trainer: reference model: %w", err)
+		}
+		t.Ref = ref
 	}
 	t.pcg = rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15)
 	t.rng = rand.New(t.pcg)
@@ -52,8 +89,7 @@ func New(cfg Config, codec Codec, scorer reward.Scorer, tasks []Task, params *mo
 
 // ResetOptimizer clears the AdamW moments and the optimizer step (e.g. after a warm start).
 func (t *Trainer) ResetOptimizer() {
-	t.m.Zero()
-	t.v.Zero()
+	t.Policy.ResetOptimizer()
 	t.OptStep = 0
 }
 
@@ -87,26 +123,44 @@ type StepLog struct {
 
 // rollout is one completion with everything the loss needs.
 type rollout struct {
-	prompt, comp []int32
-	mask         []float64
-	reward, adv  float64
-	comps        map[string]float64
-	metric       float64
-	old, ref     []float64
-	stopped      bool
+	in          Prompt // the prompt: ids and images
+	comp        []int32
+	mask        []float64
+	reward, adv float64
+	comps       map[string]float64
+	metric      float64
+	old, ref    []float64
+	stopped     bool
 }
 
-// generate samples G completions for each task and scores them.
-func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, time.Duration, error) {
-	g := &t.Cfg.GRPO
-	var prompts [][]int32
-	for _, task := range tasks {
+// Input builds a task's prompt: the rendered chat prompt's ids and, for a policy that reads
+// images, the preprocessed images with their <|image_pad|> placeholders expanded to the
+// merged-token counts (placed at the start of the user turn unless the prompt holds them). A
+// text policy ignores the task's images.
+func (t *Trainer) Input(task Task) (Prompt, error) {
+	ip, ok := t.Policy.(ImagePolicy)
+	if !ok {
 		ids, err := t.Codec.Encode(t.Codec.Prompt(task))
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("task %s: %w", task.ID, err)
+			return Prompt{}, fmt.Errorf("task %s: %w", task.ID, err)
+		}
+		return Prompt{IDs: ids}, nil
+	}
+	return imageInput(t.Codec, ip.ImageProcessor(), task, t.Cfg.mixed())
+}
+
+// generate samples G completions for each task (the G prompts of a task share their slices,
+// so the tower encodes a task's images once) and scores them.
+func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, time.Duration, error) {
+	g := &t.Cfg.GRPO
+	var prompts []Prompt
+	for _, task := range tasks {
+		in, err := t.Input(task)
+		if err != nil {
+			return nil, 0, 0, err
 		}
 		for range g.GroupSize {
-			prompts = append(prompts, ids)
+			prompts = append(prompts, in)
 		}
 	}
 	start := time.Now()
@@ -127,7 +181,7 @@ func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, 
 		}
 		res := t.Scorer.Score(reward.Input{Completion: text, Reference: task.Answer, Task: task.Kind, Options: task.Options,
 			Prompt: task.Problem, Length: len(c.Tokens)})
-		r := &rollout{prompt: prompts[i], comp: c.Tokens, reward: res.Overall, comps: res.Components, stopped: c.Stopped,
+		r := &rollout{in: prompts[i], comp: c.Tokens, reward: res.Overall, comps: res.Components, stopped: c.Stopped,
 			mask: grpo.CompletionMask(c.Tokens, func(tok int32) bool { return slices.Contains(stops, tok) }, g.MaskTruncated)}
 		r.metric = res.Overall
 		if v, ok := res.Components[g.DynamicMetric]; ok {
@@ -139,32 +193,34 @@ func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, 
 	return out, ntok, genTime, nil
 }
 
-// seqBatch packs rollouts as model input with per-row targets.
-func seqBatch(rs []*rollout) (*model.Batch, []int32, []int) {
-	var seqs [][]int32
+// seqBatch packs rollouts (prompt + completion but its last token, with the prompt's images)
+// with per-row targets and the row of each rollout's first completion target.
+func seqBatch(rs []*rollout) ([]Prompt, []int32, []int) {
+	var seqs []Prompt
 	var targets []int32
-	var first []int // row of each rollout's first completion target
+	var first []int
 	row := 0
 	for _, r := range rs {
-		in := append(append([]int32(nil), r.prompt...), r.comp[:len(r.comp)-1]...)
-		seqs = append(seqs, in)
-		for i := range in {
-			if i+1 >= len(r.prompt) {
-				targets = append(targets, r.comp[i+1-len(r.prompt)])
+		np := len(r.in.IDs)
+		ids := append(append(make([]int32, 0, np+len(r.comp)-1), r.in.IDs...), r.comp[:len(r.comp)-1]...)
+		seqs = append(seqs, Prompt{IDs: ids, Pixels: r.in.Pixels, Grids: r.in.Grids})
+		for i := range ids {
+			if i+1 >= np {
+				targets = append(targets, r.comp[i+1-np])
 			} else {
 				targets = append(targets, -1)
 			}
 		}
-		first = append(first, row+len(r.prompt)-1)
-		row += len(in)
+		first = append(first, row+np-1)
+		row += len(ids)
 	}
-	return model.NewBatch(seqs), targets, first
+	return seqs, targets, first
 }
 
-// logProbs returns per-rollout completion log-probs (and mean entropy over active tokens).
-func (t *Trainer) logProbs(m *model.Model[float32], rs []*rollout) ([][]float64, error) {
-	b, targets, first := seqBatch(rs)
-	_, lp, _, err := m.ForwardLogProbs(b, targets, t.temperature())
+// logProbs returns per-rollout completion log-probs under policy p.
+func (t *Trainer) logProbs(p Policy, rs []*rollout) ([][]float64, error) {
+	seqs, targets, first := seqBatch(rs)
+	_, lp, _, err := p.ForwardLogProbs(seqs, targets, t.temperature())
 	if err != nil {
 		return nil, err
 	}
@@ -196,13 +252,13 @@ func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
 	var genTime time.Duration
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("step %d: %w", log.Step, err)
 		}
 		tasks := make([]Task, g.PromptsPerStep)
 		for i := range tasks {
 			task, err := t.Data.Next()
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("step %d: data: %w", log.Step, err)
 			}
 			tasks[i] = task
 		}
@@ -251,13 +307,13 @@ func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
 		if !r.stopped {
 			log.Truncated += 1 / float64(len(rs))
 		}
-		log.Tokens += len(r.prompt) + len(r.comp)
+		log.Tokens += len(r.in.IDs) + len(r.comp)
 	}
 	log.RewardMean, log.RewardStd = meanStd(rewards)
 	log.Accuracy = log.Components["accuracy"]
 	adv, err := grpo.Advantages(rewards, g.GroupSize, grpo.Scale(g.AdvScale), g.AdvEps)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("step %d: %w", log.Step, err)
 	}
 	for i, r := range rs {
 		r.adv = adv[i]
@@ -270,7 +326,7 @@ func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
 		if needOld {
 			old, err := t.logProbs(t.Policy, mb)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("step %d: old log-probs: %w", log.Step, err)
 			}
 			for i, r := range mb {
 				r.old = old[i]
@@ -279,7 +335,7 @@ func (t *Trainer) Step(ctx context.Context) (*StepLog, error) {
 		if t.Ref != nil && lc.KLCoef > 0 {
 			ref, err := t.logProbs(t.Ref, mb)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("step %d: reference log-probs: %w", log.Step, err)
 			}
 			for i, r := range mb {
 				r.ref = ref[i]
@@ -347,13 +403,13 @@ func splitMini(rs []*rollout, n int) [][]*rollout {
 
 // update runs forward, loss and backward on one mini-batch and takes an optimizer step.
 func (t *Trainer) update(mb []*rollout, lc grpo.LossConfig, haveOld bool) (grpo.Stats, float64, float64, error) {
-	b, targets, first := seqBatch(mb)
+	seqs, targets, first := seqBatch(mb)
 	temp := t.temperature()
-	a, lp, ent, err := t.Policy.ForwardLogProbs(b, targets, temp)
+	a, lp, ent, err := t.Policy.ForwardLogProbs(seqs, targets, temp)
 	if err != nil {
-		return grpo.Stats{}, 0, 0, err
+		return grpo.Stats{}, 0, 0, fmt.Errorf("forward: %w", err)
 	}
-	seqs := make([]grpo.Seq, len(mb))
+	gs := make([]grpo.Seq, len(mb))
 	var entSum, entN float64
 	for i, r := range mb {
 		s := grpo.Seq{Mask: r.mask, Adv: r.adv, RefLogP: r.ref}
@@ -369,12 +425,11 @@ func (t *Trainer) update(mb []*rollout, lc grpo.LossConfig, haveOld bool) (grpo.
 		if !haveOld {
 			s.OldLogP = s.LogP // ρ ≡ 1: the detached current policy
 		}
-		seqs[i] = s
+		gs[i] = s
 	}
-	d := grpo.CountDenominators(seqs, lc)
-	_, grads, st, err := grpo.Loss(seqs, lc, d)
+	_, grads, st, err := grpo.Loss(gs, lc, grpo.CountDenominators(gs, lc))
 	if err != nil {
-		return grpo.Stats{}, 0, 0, err
+		return grpo.Stats{}, 0, 0, fmt.Errorf("loss: %w", err)
 	}
 	dlogp := make([]float32, len(targets))
 	for i := range mb {
@@ -382,8 +437,10 @@ func (t *Trainer) update(mb []*rollout, lc grpo.LossConfig, haveOld bool) (grpo.
 			dlogp[first[i]+j] = float32(gv)
 		}
 	}
-	t.grad.Zero()
-	t.Policy.BackwardLogProbs(a, targets, dlogp, temp, t.grad)
+	t.Policy.ZeroGrad()
+	if err := t.Policy.BackwardLogProbs(a, targets, dlogp, temp); err != nil {
+		return grpo.Stats{}, 0, 0, fmt.Errorf("backward: %w", err)
+	}
 	gn := t.applyGrads()
 	if entN > 0 {
 		entSum /= entN
@@ -400,26 +457,17 @@ func (t *Trainer) lr(step int) float64 {
 	return o.LR * grpo.Schedule{Warmup: o.WarmupSteps, Total: total, MinRatio: o.MinLRRatio}.Factor(step)
 }
 
-// applyGrads clips the gradient by global norm and takes one AdamW step; it returns the norm
-// before clipping.
+// applyGrads clips the gradient (of every trained parameter, decoder and tower together) by
+// its global norm and takes one AdamW step; it returns the norm before clipping.
 func (t *Trainer) applyGrads() float64 {
-	be := t.Policy.B
 	o := &t.Cfg.Optim
-	norm := math.Sqrt(be.SumSquares(t.grad.Data))
+	norm := math.Sqrt(t.Policy.GradSumSquares())
 	if f := grpo.ClipFactor(norm, o.MaxGradNorm); f < 1 {
-		be.Scale(t.grad.Data, f)
+		t.Policy.ScaleGrad(f)
 	}
 	lr := t.lr(t.OptStep)
 	t.OptStep++
-	p := t.Policy.P
-	for k, tn := range p.Tensors {
-		wd := 0.0
-		if tn.Decay {
-			wd = o.WeightDecay
-		}
-		be.AdamW(p.View(k), t.grad.View(k), t.m.View(k), t.v.View(k),
-			model.AdamWStep{LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: wd, Step: t.OptStep})
-	}
+	t.Policy.AdamW(model.AdamWStep{LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay, Step: t.OptStep})
 	return norm
 }
 
@@ -436,12 +484,12 @@ func (t *Trainer) SFTStep(ex []SFTExample) (float64, error) {
 		if len(e.Prompt) == 0 || len(e.Completion) == 0 {
 			return 0, fmt.Errorf("sft: example %d has an empty prompt or completion", i)
 		}
-		rs[i] = &rollout{prompt: e.Prompt, comp: e.Completion}
+		rs[i] = &rollout{in: Prompt{IDs: e.Prompt}, comp: e.Completion}
 	}
-	b, targets, first := seqBatch(rs)
-	a, lp, _, err := t.Policy.ForwardLogProbs(b, targets, 1)
+	seqs, targets, first := seqBatch(rs)
+	a, lp, _, err := t.Policy.ForwardLogProbs(seqs, targets, 1)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("sft: %w", err)
 	}
 	var n float64
 	for _, e := range ex {
@@ -455,8 +503,10 @@ func (t *Trainer) SFTStep(ex []SFTExample) (float64, error) {
 			dlogp[first[i]+j] = float32(-1 / n)
 		}
 	}
-	t.grad.Zero()
-	t.Policy.BackwardLogProbs(a, targets, dlogp, 1, t.grad)
+	t.Policy.ZeroGrad()
+	if err := t.Policy.BackwardLogProbs(a, targets, dlogp, 1); err != nil {
+		return 0, fmt.Errorf("sft: %w", err)
+	}
 	t.applyGrads()
 	return loss, nil
 }

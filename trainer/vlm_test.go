@@ -4,19 +4,23 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/eosinlab/eosin/reward"
 	"github.com/eosinlab/eosin/trainer"
 	"github.com/eosinlab/eosin/trainer/model"
+	"github.com/eosinlab/eosin/trainer/safetensors"
 	"github.com/eosinlab/eosin/trainer/vision"
 )
 
@@ -154,7 +158,7 @@ func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] {
 
 // greedyAccuracy answers fresh balanced images greedily: a policy blind to the image cannot
 // exceed 50 %.
-func greedyAccuracy(t *testing.T, tr *trainer.VLMTrainer, tasks []trainer.Task) float64 {
+func greedyAccuracy(t *testing.T, tr *trainer.Trainer, tasks []trainer.Task) float64 {
 	var ins []vision.Input[float32]
 	for _, task := range tasks {
 		in, err := tr.Input(task)
@@ -380,7 +384,7 @@ func TestVLMTrainerKL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref0 := append(append([]float32(nil), tr.Ref.Dec.P.Data...), tr.Ref.Vis.P.Data...)
+	ref0 := append(append([]float32(nil), tr.Ref.(*trainer.VLMPolicy).VLM.Dec.P.Data...), tr.Ref.(*trainer.VLMPolicy).VLM.Vis.P.Data...)
 	var kls []float64
 	for range cfg.Steps {
 		log, err := tr.Step(context.Background())
@@ -393,11 +397,203 @@ func TestVLMTrainerKL(t *testing.T) {
 	if kls[len(kls)-1] <= 0 || kls[0] >= kls[1] {
 		t.Fatalf("KL per step %v: want positive after updates", kls)
 	}
-	ref1 := append(append([]float32(nil), tr.Ref.Dec.P.Data...), tr.Ref.Vis.P.Data...)
+	ref1 := append(append([]float32(nil), tr.Ref.(*trainer.VLMPolicy).VLM.Dec.P.Data...), tr.Ref.(*trainer.VLMPolicy).VLM.Vis.P.Data...)
 	for i := range ref0 {
 		if ref0[i] != ref1[i] {
 			t.Fatal("reference weights changed")
 		}
 	}
 	t.Logf("KL per step %v", kls)
+}
+
+// tinyQwen2VL is a random Qwen2-VL-style model (LayerNorm + QuickGELU tower, untied head).
+func tinyQwen2VL(t testing.TB, seed uint64) *vision.VLM[float32] {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	dc := model.Config{ModelType: model.TypeQwen2VL, HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2,
+		NumKeyValueHeads: 1, VocabSize: len(figVocab), RMSNormEps: 1e-6, RopeTheta: 100, InitializerRange: 0.1}
+	dp := model.NewParams[float32](dc)
+	dp.InitRandom(rng)
+	vl := vision.VLConfig{ModelType: model.TypeQwen2VL, ImageTokenID: 1, VisionStartID: 0, VisionEndID: 2,
+		Vision: vision.Config{Gen: vision.Qwen2VL, Depth: 1, EmbedDim: 16, HiddenSize: 16, MLPRatio: 2, NumHeads: 2, InChannels: 3,
+			PatchSize: 14, SpatialMergeSize: 2, TemporalPatchSize: 2, HiddenAct: "quick_gelu"}}
+	vl.RopeScaling.MropeSection = []int{2, 1, 1}
+	vp := vision.NewParams[float32](vl.Vision)
+	vp.InitRandom(rng, 0.05)
+	v, err := vision.NewVLM(dp, vp, vl, &model.CPU[float32]{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// cancelAfter cancels a run once it has printed n progress lines (a run killed mid-way).
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	if c.n -= strings.Count(string(p), "step "); c.n <= 0 {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// stableLog is log.jsonl without the timing fields.
+func stableLog(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "tokens_per_s")
+		delete(m, "gen_tokens_per_s")
+		delete(m, "seconds")
+		s, _ := json.Marshal(m)
+		out = append(out, string(s))
+	}
+	return out
+}
+
+func fileBytes(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A Qwen2-VL GRPO run (μ = 2 over 2 mini-batches, KL to the frozen reference, dynamic
+// sampling, the tower trained) killed after step 3 and resumed from its step-2 checkpoint
+// gives the log, final weights and optimizer state of an uninterrupted run, bit for bit, in
+// float32 and in bf16 mixed precision. Its checkpoints and final export load back as the
+// same model, with the source checkpoint's tensor names, config and processor.
+func TestVLMRunKilledAndResumed(t *testing.T) {
+	for _, precision := range []string{"fp32", "bf16"} {
+		t.Run(precision, func(t *testing.T) {
+			dir := t.TempDir()
+			src := filepath.Join(dir, "src")
+			init := trainer.NewVLMPolicy(tinyQwen2VL(t, 11), vision.PublishedProcessor(), true, false, false, 0)
+			if err := init.Export(src, "F32"); err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(6, 6))
+			var lines []string
+			for i := range 6 {
+				task := redSquareTask(rng, i, i%2 == 1)
+				name := fmt.Sprintf("f%d.png", i)
+				if err := os.WriteFile(filepath.Join(dir, name), task.Images[0].Bytes, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				lines = append(lines, fmt.Sprintf(`{"id":"s%d","task":"mcq","images":[{"path":%q}],"problem":"?","answer":%q}`, i, name, task.Answer))
+			}
+			if err := os.WriteFile(filepath.Join(dir, "data.jsonl"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cfg := trainer.DefaultConfig()
+			cfg.Model.Path, cfg.Data.JSONL = src, filepath.Join(dir, "data.jsonl")
+			cfg.Steps, cfg.SaveEvery, cfg.Seed, cfg.Precision, cfg.ExportDType = 4, 2, 3, precision, "f32"
+			cfg.GRPO.GroupSize, cfg.GRPO.PromptsPerStep, cfg.GRPO.MaxNewTokens = 4, 2, 2
+			cfg.GRPO.UpdatesPerBatch, cfg.GRPO.MiniBatches, cfg.GRPO.KLCoef = 2, 2, 0.05
+			cfg.GRPO.DynamicSampling, cfg.GRPO.MaxGenBatches = true, 2
+			cfg.Optim.LR, cfg.Vision.Train = 1e-2, true
+			run := func(out string, killAfter int) error {
+				c := cfg
+				c.Out = out
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				var term io.Writer = io.Discard
+				if killAfter > 0 {
+					term = &cancelAfter{n: killAfter, cancel: cancel}
+				}
+				return trainer.Run(ctx, c, trainer.RunOptions{Codec: figCodec{}, Terminal: term})
+			}
+			whole, resumed := filepath.Join(dir, "whole"), filepath.Join(dir, "resumed")
+			if err := run(whole, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := run(resumed, 3); !errors.Is(err, context.Canceled) {
+				t.Fatalf("killed run: %v", err)
+			}
+			if n := len(stableLog(t, filepath.Join(resumed, "log.jsonl"))); n != 3 {
+				t.Fatalf("killed run logged %d steps, want 3", n)
+			}
+			if err := run(resumed, 0); err != nil {
+				t.Fatal(err)
+			}
+			want, got := stableLog(t, filepath.Join(whole, "log.jsonl")), stableLog(t, filepath.Join(resumed, "log.jsonl"))
+			if len(got) != len(want) {
+				t.Fatalf("resumed log has %d lines, uninterrupted %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("log line %d:\n resumed       %s\n uninterrupted %s", i+1, got[i], want[i])
+				}
+			}
+			for _, f := range []string{"final/model.safetensors", "checkpoints/step-4/model.safetensors",
+				"checkpoints/step-4/optimizer.safetensors", "checkpoints/step-4/ref/model.safetensors"} {
+				if !bytes.Equal(fileBytes(t, filepath.Join(whole, f)), fileBytes(t, filepath.Join(resumed, f))) {
+					t.Errorf("%s differs between the resumed and the uninterrupted run", f)
+				}
+			}
+			t.Logf("%d identical log lines; last: %s", len(want), want[len(want)-1])
+
+			// The export loads back: same names as the source checkpoint, same configs.
+			names := func(d string) string {
+				ts, err := safetensors.ReadDir(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ns []string
+				for n := range ts {
+					ns = append(ns, n)
+				}
+				slices.Sort(ns)
+				return strings.Join(ns, " ")
+			}
+			final := filepath.Join(resumed, "final")
+			if names(final) != names(src) {
+				t.Errorf("final tensor names differ from the source checkpoint's")
+			}
+			for _, d := range []string{src, final} {
+				dc, err := model.ReadConfig(filepath.Join(d, "config.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				vl, err := vision.ReadVLConfig(filepath.Join(d, "config.json"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if dc.NumHiddenLayers != 1 || dc.TieWordEmbeddings || dc.RopeTheta != 100 || vl.Vision.Gen != vision.Qwen2VL ||
+					fmt.Sprint(vl.RopeScaling.MropeSection) != "[2 1 1]" || vl.Vision.Width() != 16 {
+					t.Errorf("%s: config %+v %+v", d, dc, vl)
+				}
+				proc, err := vision.ReadProcessor(d)
+				if err != nil || fmt.Sprint(proc) != fmt.Sprint(vision.PublishedProcessor()) {
+					t.Errorf("%s: processor %+v (%v)", d, proc, err)
+				}
+			}
+			v, err := vision.Load[float32](final, &model.CPU[float32]{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ck, err := vision.Load[float32](filepath.Join(resumed, "checkpoints", "step-4"), &model.CPU[float32]{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(v.Dec.P.Data, ck.Dec.P.Data) || !slices.Equal(v.Vis.P.Data, ck.Vis.P.Data) {
+				t.Error("the F32 final export differs from the last checkpoint")
+			}
+			if slices.Equal(v.Vis.P.Data, init.VLM.Vis.P.Data) || slices.Equal(v.Dec.P.Data, init.VLM.Dec.P.Data) {
+				t.Error("training left the tower or the decoder unchanged")
+			}
+		})
+	}
 }

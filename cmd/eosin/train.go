@@ -20,7 +20,8 @@ func newTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train --config grpo.yaml",
 		Short: "Train a Qwen2-family model with GRPO/DAPO on an RL dataset",
-		Long: `train runs GRPO/DAPO (shared/reference/grpo.md) on the built-in Qwen2 decoder: it samples
+		Long: `train runs GRPO/DAPO (shared/reference/grpo.md) on the built-in Qwen2 decoder or a Qwen2-VL /
+Qwen2.5-VL model (prompts then carry the tasks' images), in fp32 or bf16 mixed precision: it samples
 group_size completions per prompt with a KV cache, scores them with the configured rule-based
 rewards (package reward: preset r1v, easyr1, dapo, … or custom terms), computes group
 advantages and the clipped policy loss, and takes AdamW steps.
@@ -31,8 +32,9 @@ keeps running and trains on every newer committed version as it appears.
 
 Outputs under out/: log.jsonl (one JSON object per step: reward mean/std, accuracy, KL, clip
 fractions, entropy, response length, tokens/s, …), checkpoints/step-N (Hugging Face
-config.json + model.safetensors, optimizer state, RNG; a rerun resumes from the newest) and
-final/ (the model in export_dtype with tokenizer.json). Flags override the YAML keys.`,
+config.json + model.safetensors, optimizer state, RNG; a rerun resumes from the newest,
+bit-identically) and final/ (the model in export_dtype with tokenizer.json, and
+preprocessor_config.json for VL models). Flags override the YAML keys.`,
 		Example: `  eosin train --config grpo.yaml
   eosin train --config grpo.yaml --steps 200 --lr 1e-6 --out runs/med-r1
   eosin train --config grpo.yaml --watch s3://bucket/datasets/mcq --poll 10m`,
@@ -67,6 +69,7 @@ final/ (the model in export_dtype with tokenizer.json). Flags override the YAML 
 // trainOverrides are flags that override YAML keys when set.
 type trainOverrides struct {
 	modelPath, tokenizer, jsonl, dataset, out, agg, preset string
+	precision, exportDType                                 string
 	steps, groupSize, prompts, maxNew, workers, saveEvery  int
 	lr, temperature, klCoef, clipLow, clipHigh             float64
 	seed                                                   uint64
@@ -81,6 +84,8 @@ func (o *trainOverrides) register(cmd *cobra.Command) {
 	f.StringVar(&o.out, "out", "", "out: run directory")
 	f.StringVar(&o.agg, "loss-agg", "", "grpo.loss_agg: token-mean | seq-mean-token-mean | seq-mean-token-sum | dr-grpo")
 	f.StringVar(&o.preset, "reward", "", "reward.preset: r1v | r1v_nothink | easyr1 | easyr1_math | dapo | default")
+	f.StringVar(&o.precision, "precision", "", "precision: fp32 | bf16 (mixed precision, float32 master weights)")
+	f.StringVar(&o.exportDType, "export-dtype", "", "export_dtype of final/: f32 | bf16 | f16")
 	f.IntVar(&o.steps, "steps", 0, "steps: rollout steps")
 	f.IntVar(&o.groupSize, "group-size", 0, "grpo.group_size: completions per prompt (G)")
 	f.IntVar(&o.prompts, "prompts-per-step", 0, "grpo.prompts_per_step")
@@ -109,6 +114,8 @@ func (o *trainOverrides) apply(cmd *cobra.Command, c *trainer.Config) {
 	set("out", func() { c.Out = o.out })
 	set("loss-agg", func() { c.GRPO.Agg = o.agg })
 	set("reward", func() { c.Reward.Preset = o.preset })
+	set("precision", func() { c.Precision = o.precision })
+	set("export-dtype", func() { c.ExportDType = o.exportDType })
 	set("steps", func() { c.Steps = o.steps })
 	set("group-size", func() { c.GRPO.GroupSize = o.groupSize })
 	set("prompts-per-step", func() { c.GRPO.PromptsPerStep = o.prompts })

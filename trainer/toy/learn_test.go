@@ -91,7 +91,7 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 	var c Codec
 	for _, task := range Tasks(Max)[37:40] {
 		p, _ := c.Encode(task.Problem)
-		out, err := tr.Policy.Generate(ctx, [][]int32{p}, model.SampleOptions{MaxNewTokens: 16, StopTokens: c.StopTokens()}, rand.New(rand.NewPCG(1, 1)))
+		out, err := tr.Policy.Generate(ctx, []trainer.Prompt{{IDs: p}}, model.SampleOptions{MaxNewTokens: 16, StopTokens: c.StopTokens()}, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -112,8 +112,9 @@ func TestResumeIdentical(t *testing.T) {
 			t.Errorf("resumed step %d:\n got  %s\n want %s", i+4, got, want[i])
 		}
 	}
-	for i := range a.Policy.P.Data {
-		if a.Policy.P.Data[i] != b.Policy.P.Data[i] {
+	pa, pb := a.Policy.(*trainer.TextPolicy).Model.P.Data, b.Policy.(*trainer.TextPolicy).Model.P.Data
+	for i := range pa {
+		if pa[i] != pb[i] {
 			t.Fatalf("weights differ at %d after resume", i)
 		}
 	}
