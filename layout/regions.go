@@ -26,6 +26,9 @@ const (
 	minRegionSide = 12.0
 	// overlapTol is the overlap two chosen regions may have.
 	overlapTol = 2.0
+	// barrierGraze is how far (in body font sizes) a blob may reach into the text line that
+	// bounds its region.
+	barrierGraze = 0.3
 	// maxCombinations bounds the exhaustive assignment per page; above it a greedy pass is used.
 	maxCombinations = 200000
 )
@@ -335,6 +338,20 @@ func buildBlobs(pm *pageModel, st docStats, isCaption map[int]bool, capBoxes []e
 			break
 		}
 	}
+	// Lines enclosed by a blob (an axis title between two panels, set in the body face) are figure
+	// text too: body text never sits inside a figure.
+	for li, l := range pm.lines {
+		if absorbed[li] || isCaption[li] || l.furniture {
+			continue
+		}
+		for bi := range blobs {
+			if contains(blobs[bi].box, l.box, 1) {
+				blobs[bi].text = append(blobs[bi].text, li)
+				absorbed[li] = true
+				break
+			}
+		}
+	}
 	for li := range absorbed {
 		pm.lines[li].role = roleFigureText
 	}
@@ -497,13 +514,22 @@ func proposals(pm *pageModel, blk captionBlock, others []extract.Rect, st docSta
 			if !inSpan(b.box, span) || !inFrame(b.box) {
 				continue
 			}
-			if dir == dirUp && (b.box.Y1 > c.Y0+2 || b.box.Y0 < limit-1) {
+			// A blob may graze the text line that bounds it (a clip or a white margin a point or
+			// two into the line); the region is then cut at the line.
+			graze := math.Max(1, barrierGraze*st.bodySize)
+			if dir == dirUp && (b.box.Y1 > c.Y0+2 || b.box.Y0 < limit-graze) {
 				continue
 			}
-			if dir == dirDown && (b.box.Y0 < c.Y1-2 || b.box.Y1 > limit+1) {
+			if dir == dirDown && (b.box.Y0 < c.Y1-2 || b.box.Y1 > limit+graze) {
 				continue
 			}
 			p.add(bi, b)
+		}
+		if dir == dirUp && p.box.Y0 < limit {
+			p.box.Y0 = limit
+		}
+		if dir == dirDown && len(p.blobs) > 0 && p.box.Y1 > limit {
+			p.box.Y1 = limit
 		}
 		if len(p.blobs) == 0 {
 			continue
