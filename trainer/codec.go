@@ -1,7 +1,10 @@
-// Package trainer is eosin's GRPO/DAPO trainer: rollouts with the built-in Qwen2 decoder,
-// rule-based rewards, group advantages, the clipped policy loss, AdamW, checkpoints that
-// Hugging Face tools load, and the `eosin train` loop. The model, tokenizer, safetensors and
-// loss math live in the sub-packages model, tokenizer, safetensors and grpo.
+// Package trainer is eosin's GRPO/DAPO trainer: rollouts with the built-in Qwen2 decoder or
+// a Qwen2-VL / Qwen2.5-VL model, rule-based rewards, group advantages, the clipped policy
+// loss, AdamW, checkpoints that Hugging Face tools load and that resume bit-identically, and
+// the `eosin train` loop. One step serves both kinds of model: it talks to a Policy
+// (TextPolicy, VLMPolicy) that keeps weights, gradients and optimizer state behind it, in
+// float32 or bf16 mixed precision. The model, vision tower, tokenizer, safetensors and loss
+// math live in the sub-packages model, vision, tokenizer, safetensors and grpo.
 package trainer
 
 import (

@@ -3,6 +3,7 @@ package toy
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -38,9 +39,34 @@ func toyConfig(steps int) trainer.Config {
 // TestGRPOLearnsToyTask is the end-to-end proof that the trainer learns: a 2-layer, hidden-64
 // decoder gets a format-only cold start (answers random, so accuracy ≈ 10 %), then GRPO with
 // the R1-V reward (format + exact-match accuracy, package reward's r1v preset, plus DAPO's
-// overlong term) on "max a b" must raise the mean reward to a clearly higher plateau. The
-// curve goes to testdata/cache/trainer/learning-curve.jsonl.
+// overlong term) on "max a b" must raise the mean reward to a clearly higher plateau, in
+// float32 and in bf16 mixed precision; the bf16 curve must track the float32 one (means over
+// 25-step windows within 0.3). The curves go to
+// testdata/cache/trainer/learning-curve[-bf16].jsonl.
 func TestGRPOLearnsToyTask(t *testing.T) {
+	var fp32 []float64 // the float32 run's windowed reward means
+	for _, precision := range []string{"fp32", "bf16"} {
+		t.Run(precision, func(t *testing.T) {
+			w := learnToyTask(t, precision)
+			if precision == "fp32" {
+				fp32 = w
+				return
+			}
+			if len(fp32) != len(w) {
+				t.Skip("the fp32 run did not finish")
+			}
+			for i := range w {
+				if math.Abs(w[i]-fp32[i]) > 0.3 {
+					t.Errorf("steps %d–%d: bf16 mean reward %.3f, fp32 %.3f", 25*i+1, 25*i+25, w[i], fp32[i])
+				}
+			}
+		})
+	}
+}
+
+// learnToyTask runs the cold start and 200 GRPO steps in the given precision, checks that the
+// reward rises to a plateau, and returns the mean reward of each 25-step window.
+func learnToyTask(t *testing.T, precision string) []float64 {
 	ctx := context.Background()
 	// R1-V reward (exact-match accuracy + strict format, package reward's r1v preset) plus
 	// DAPO's soft overlong punishment (L_max 16, L_c 4): without the length term the policy
@@ -54,6 +80,7 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 	}
 	const steps = 200
 	cfg := toyConfig(steps)
+	cfg.Precision = precision
 	tr, err := trainer.New(cfg, Codec{}, scorer, Tasks(Max), tinyParams(1))
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +127,11 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 	}
 	dir := filepath.Join("..", "..", "testdata", "cache", "trainer")
 	if err := os.MkdirAll(dir, 0o755); err == nil {
-		f, err := os.Create(filepath.Join(dir, "learning-curve.jsonl"))
+		name := "learning-curve.jsonl"
+		if precision != "fp32" {
+			name = "learning-curve-" + precision + ".jsonl"
+		}
+		f, err := os.Create(filepath.Join(dir, name))
 		if err == nil {
 			enc := json.NewEncoder(f)
 			for _, l := range curve {
@@ -130,4 +161,10 @@ func TestGRPOLearnsToyTask(t *testing.T) {
 			t.Errorf("step %d: reward %.3f fell back near the start (%.3f)", l.Step, l.RewardMean, startR)
 		}
 	}
+	var windows []float64
+	for i := 0; i+25 <= len(curve); i += 25 {
+		windows = append(windows, mean(curve[i:i+25], rew))
+	}
+	t.Logf("%s mean reward per 25 steps: %.3f", precision, windows)
+	return windows
 }
