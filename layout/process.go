@@ -230,6 +230,11 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		}
 		pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace, furniture: furnitureBoxes[i]}
 		figs, fails := layoutPage(pm, byPage[i], st)
+		if i+1 < len(lines) && pages[i+1] != nil {
+			for k := range figs {
+				continueCaption(pm, &figs[k], lines[i+1], st)
+			}
+		}
 		mentions.addText(bodyText(pm, st.columns))
 		for _, f := range fails {
 			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "no_region", Detail: f})
