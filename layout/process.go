@@ -432,6 +432,11 @@ func layoutPage(pm *pageModel, cands []candidate, st docStats) ([]pageFigure, []
 	for i, b := range blocks {
 		capBoxes[i] = b.box
 	}
+	if continueInFrameColumns(pm, blocks, isCaption, st) {
+		for i, b := range blocks {
+			capBoxes[i] = b.box
+		}
+	}
 	buildBlobs(pm, st, isCaption, capBoxes)
 	if len(blocks) == 0 {
 		return nil, nil
