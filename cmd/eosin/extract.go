@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/layout"
 	"github.com/eosinlab/eosin/layout/scan"
 	"github.com/eosinlab/eosin/ocr"
@@ -29,16 +30,27 @@ func newExtractCmd() *cobra.Command {
 		tessdir string
 	)
 	cmd := &cobra.Command{
-		Use:   "extract PDF|DIR... -o OUT",
-		Short: "Extract figures with their captions, sub-figures and mentions from PDFs",
+		Use:   "extract PDF|PACKAGE|DIR... -o OUT",
+		Short: "Extract figures with their captions, sub-figures and mentions from PDFs and article packages",
 		Long: `extract finds every captioned figure in born-digital PDFs (files, or directories
-searched recursively for *.pdf) and writes:
+searched recursively for *.pdf) and in publisher article packages, and writes:
 
   OUT/figures.jsonl           one Figure record per line (label, caption, bbox in PDF points
-                              with origin top-left, sub-figures, citing sentences, image info)
+                              with origin top-left, sub-figures, citing sentences, image info,
+                              source: pdf, scan, xml+pdf or xml+image)
   OUT/images/<id>.png         the figure region rendered at --dpi
+  OUT/images/<id>.<ext>       a package's own figure file, native bytes (e.g. .jpg)
   OUT/images/<id>.orig.<ext>  the embedded image's own bytes, when the figure is one image
-  OUT/rejects.jsonl           every document, page or caption that gave nothing, and why
+  OUT/rejects.jsonl           every document, page, caption or XML figure that gave nothing, and why
+  OUT/agreement.json          for packages with XML and PDF: how the PDF-only extraction agrees
+                              with the XML (recall, precision, per journal and per article)
+
+An article package is a folder or .tar.gz in the PubMed Central Open Access layout (one .nxml
+with the PDF and figure files beside it), or a .nxml/.xml file with a PDF of the same name
+beside it; JATS/NLM and BioMed Central XML are read. Captions, labels, mentions, metadata and
+the licence come from the XML; the image is the package's figure file, else the PDF region
+whose caption matches the XML's (no match: a no_pdf_region reject). A PDF that is also a
+package's PDF is processed once, as the package.
 
 Tables are detected either way (so they never pass as figures) and written only with
 --tables. Scanned pages (one page image, no text layer or an invisible one) go through
@@ -46,7 +58,8 @@ Tesseract: layout analysis finds the figure blocks, only the caption regions are
 records carry ocr.used and the OCR confidence. With --no-ocr they are listed in rejects.jsonl
 with the reason scanned_page instead. The same inputs give the same output bytes.`,
 		Example: `  eosin extract testdata/cache/x/r-cran-vegan -o /tmp/figs
-  eosin extract book.pdf papers/ -o out --dpi 300 --jobs 2 --tables`,
+  eosin extract book.pdf papers/ -o out --dpi 300 --jobs 2 --tables
+  eosin extract PMC5860693.tar.gz oa_packages/ article.nxml -o out`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -55,12 +68,12 @@ with the reason scanned_page instead. The same inputs give the same output bytes
 			if dpi < 36 || dpi > 1200 {
 				return fmt.Errorf("extract: --dpi %d out of range 36–1200", dpi)
 			}
-			inputs, err := layout.Inputs(args)
+			inputs, err := articles.Inputs(args)
 			if err != nil {
 				return fmt.Errorf("extract: %w", err)
 			}
 			if len(inputs) == 0 {
-				return fmt.Errorf("extract: no PDF found in %s", strings.Join(args, " "))
+				return fmt.Errorf("extract: no PDF or article package found in %s", strings.Join(args, " "))
 			}
 			opts := layout.Options{DPI: dpi, Render: !noImage, Tables: tables}
 			if !noOCR {
@@ -73,13 +86,14 @@ with the reason scanned_page instead. The same inputs give the same output bytes
 			}
 			stderr := cmd.ErrOrStderr()
 			prog := newProgress(stderr, isTerminal(stderr))
-			sum, err := layout.Run(cmd.Context(), inputs, out, layout.RunOptions{
-				Options:  opts,
+			sum, err := articles.Run(cmd.Context(), inputs, out, articles.RunOptions{
+				Options:  articles.Options{Layout: opts},
 				Jobs:     jobs,
 				Progress: prog.update,
 			})
 			prog.done()
-			printSummary(cmd.OutOrStdout(), sum, out)
+			printSummary(cmd.OutOrStdout(), sum.Summary, out)
+			printAgreement(cmd.OutOrStdout(), sum)
 			if err != nil {
 				return fmt.Errorf("extract: %w", err)
 			}
@@ -168,4 +182,22 @@ func printSummary(w io.Writer, s layout.Summary, out string) {
 		fmt.Fprintf(w, "  %-20s %d\n", r, s.Reasons[r])
 	}
 	fmt.Fprintf(w, "elapsed    %s\noutput     %s\n", s.Elapsed.Round(time.Millisecond), out)
+}
+
+// printAgreement prints, for runs with article packages, the packages count and how the
+// PDF-only extraction agreed with the XML (overall and per journal).
+func printAgreement(w io.Writer, s articles.Summary) {
+	if s.Packages == 0 {
+		return
+	}
+	fmt.Fprintf(w, "packages   %d\n", s.Packages)
+	a := s.Agreement
+	if a.Total.Articles == 0 {
+		return
+	}
+	fmt.Fprintf(w, "PDF-only vs XML  recall %.3f  precision %.3f  (%d articles, %d XML figures, %d PDF figures, %d agree; %s)\n",
+		a.Total.Recall, a.Total.Precision, a.Total.Articles, a.Total.XMLFigures, a.Total.PDFFigures, a.Total.Matched, articles.AgreementFile)
+	for _, j := range a.Journals {
+		fmt.Fprintf(w, "  %-40.40s %3d articles  recall %.3f  precision %.3f\n", j.Journal, j.Articles, j.Recall, j.Precision)
+	}
 }
