@@ -328,6 +328,10 @@ func joinLines(lines []string) string {
 		if i > 0 {
 			prev := b.String()
 			r, _ := utf8.DecodeRuneInString(l)
+			if strings.HasSuffix(prev, "\u2010") && unicode.IsLetter(r) {
+				b.WriteString(l) // an explicit hyphen at the line end belongs to the word
+				continue
+			}
 			if strings.HasSuffix(prev, "-") && len(prev) > 1 && unicode.IsLower(r) {
 				pr, _ := utf8.DecodeLastRuneInString(prev[:len(prev)-1])
 				if unicode.IsLetter(pr) {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -52,7 +53,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gteval: -dir is required")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), o); err != nil {
+	if _, err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "gteval:", err)
 		os.Exit(1)
 	}
@@ -86,10 +87,12 @@ type document struct {
 // label only matches a prediction with no caption text.
 const emptyCaption = "emptycaption"
 
-func run(ctx context.Context, o options) error {
+// run extracts (unless o.reuse) and scores every document, printing the report to w. It
+// returns the total score of each group ("born-digital", "image-only").
+func run(ctx context.Context, o options, w io.Writer) (map[string]captions.DocScore, error) {
 	docs, err := loadDocs(o.dir, o.only)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !o.reuse {
 		inputs := make([]string, len(docs))
@@ -100,26 +103,27 @@ func run(ctx context.Context, o options) error {
 		if o.ocr {
 			pool, err := ocr.NewPool(ocr.Config{Size: max(o.jobs, 1)})
 			if err != nil {
-				return fmt.Errorf("%w (or run with -ocr=false)", err)
+				return nil, fmt.Errorf("%w (or run with -ocr=false)", err)
 			}
 			defer pool.Close()
 			opts.Scanned = scan.New(pool, scan.Options{DPI: o.dpi, NoCrops: !o.render, Tables: true}).Figures
 		}
 		sum, err := layout.Run(ctx, inputs, o.out, layout.RunOptions{Options: opts, Jobs: o.jobs})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		slog.Info("extracted", "docs", sum.Docs, "pages", sum.Pages, "figures", sum.Figures, "tables", sum.Tables,
 			"rejects", sum.Rejects, "elapsed", sum.Elapsed.Round(1e6))
 	}
 	preds, err := readFigures(filepath.Join(o.out, "figures.jsonl"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rejects, err := readRejects(filepath.Join(o.out, "rejects.jsonl"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	totals := map[string]captions.DocScore{}
 	for _, group := range []bool{false, true} {
 		var gd []document
 		for _, d := range docs {
@@ -134,18 +138,20 @@ func run(ctx context.Context, o options) error {
 		if group {
 			name = "image-only"
 		}
-		fmt.Printf("== %s (%d documents)\n", name, len(gd))
-		if err := report(o, gd, preds, rejects); err != nil {
-			return err
+		fmt.Fprintf(w, "== %s (%d documents)\n", name, len(gd))
+		total, err := report(w, o, gd, preds, rejects)
+		if err != nil {
+			return nil, err
 		}
-		fmt.Println()
+		totals[name] = total
+		fmt.Fprintln(w)
 	}
-	return nil
+	return totals, nil
 }
 
 // report scores one group of documents and prints the table, the reject reasons and the details.
-func report(o options, docs []document, preds map[string][]captions.Pred, rejects map[string][]shards.Reject) error {
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+func report(w io.Writer, o options, docs []document, preds map[string][]captions.Pred, rejects map[string][]shards.Reject) (captions.DocScore, error) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "document\tGT fig\tfound\tmatched\trecall\tprecision\tcrop ok\t")
 	var total captions.DocScore
 	reasons := map[string]int{}
@@ -194,20 +200,20 @@ func report(o options, docs []document, preds map[string][]captions.Pred, reject
 	}
 	fmt.Fprintf(tw, "TOTAL\t%d\t%d\t%d\t%.3f\t%.3f\t%d\t\n", total.Truths, total.Preds, total.Matched, total.Recall(), total.Precision(), total.CropsOnPage)
 	if err := tw.Flush(); err != nil {
-		return err
+		return total, err
 	}
 	var rs []string
 	for r, n := range reasons {
 		rs = append(rs, fmt.Sprintf("%s %d", r, n))
 	}
 	sort.Strings(rs)
-	fmt.Printf("rejects: %s\n", strings.Join(rs, ", "))
+	fmt.Fprintf(w, "rejects: %s\n", strings.Join(rs, ", "))
 	for _, d := range details {
-		fmt.Println(d)
+		fmt.Fprintln(w, d)
 	}
-	fmt.Printf("figures: recall %.3f  precision %.3f  (%d true, %d found, %d matched, %d with a non-empty crop on the right page)\n",
+	fmt.Fprintf(w, "figures: recall %.3f  precision %.3f  (%d true, %d found, %d matched, %d with a non-empty crop on the right page)\n",
 		total.Recall(), total.Precision(), total.Truths, total.Preds, total.Matched, total.CropsOnPage)
-	return nil
+	return total, nil
 }
 
 // loadDocs reads gt.jsonl and lists every PDF of the folder with its true figure captions.
