@@ -27,8 +27,14 @@ const (
 
 // ShardInfo describes one shard object of a version.
 type ShardInfo struct {
-	Format  Format `json:"format"`
-	Path    string `json:"path"` // relative to the version directory
+	Format Format `json:"format"`
+	Path   string `json:"path"` // relative to the directory of the version that holds it
+	// Version is the earlier version whose directory holds the shard when this version
+	// references it instead of copying it (empty: this version's own directory).
+	Version string `json:"version,omitempty"`
+	// Part identifies the shards of all formats that hold the same records (empty when the
+	// writer did not record it).
+	Part    string `json:"part,omitempty"`
 	Records int    `json:"records"`
 	Bytes   int64  `json:"bytes"`
 	SHA256  string `json:"sha256"`
@@ -38,8 +44,23 @@ type ShardInfo struct {
 type FileInfo struct {
 	Format Format `json:"format"`
 	Path   string `json:"path"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
+	// Version is the earlier version whose directory holds the file (empty: this one).
+	Version string `json:"version,omitempty"`
+	Bytes   int64  `json:"bytes"`
+	SHA256  string `json:"sha256"`
+}
+
+// Key is the object key of a shard of version v (relative to the dataset prefix).
+func (s ShardInfo) Key(v string) string { return storage.Join(cmpOr(s.Version, v), s.Path) }
+
+// Key is the object key of a side file of version v (relative to the dataset prefix).
+func (f FileInfo) Key(v string) string { return storage.Join(cmpOr(f.Version, v), f.Path) }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // Totals sums a version up.
@@ -52,6 +73,12 @@ type Totals struct {
 
 // Manifest is <version>/manifest.json: written last, create-only, it is what makes a version
 // exist for readers.
+//
+// Manifest version 2 (written by the corpus build) makes versions snapshots: shards and files
+// of earlier versions that did not change are referenced (ShardInfo.Version), not copied, and
+// Parent names the version LATEST named when this one was committed, so the committed versions
+// form a chain from LATEST. A version 2 manifest that LATEST's chain does not reach was never
+// committed (a build that lost a race, or was killed between its manifest and LATEST).
 type Manifest struct {
 	ManifestVersion int         `json:"manifest_version"`
 	Version         string      `json:"version"`
@@ -67,6 +94,22 @@ type Manifest struct {
 	Stats        map[string]any `json:"stats,omitempty"`
 	RejectCounts map[string]int `json:"reject_counts,omitempty"` // "stage/reason" → count
 	Rejects      []Reject       `json:"rejects"`
+
+	// Parent is the version LATEST named when this one was committed ("" for the first).
+	Parent string `json:"parent,omitempty"`
+	// Base is the version this one was built on (incremental builds; "" for a full build).
+	Base string `json:"base,omitempty"`
+	// Eosin is the version of the program that wrote the manifest.
+	Eosin string `json:"eosin_version,omitempty"`
+	// Settings are the full settings of the build that wrote the version, as configuration
+	// keys (snake_case; durations as strings), so they can be given back with --config.
+	Settings map[string]any `json:"settings,omitempty"`
+	// DocumentSettings maps the sha256 of each document to the fingerprint of the settings it
+	// was processed with (Fingerprints holds those settings).
+	DocumentSettings map[string]string `json:"document_settings,omitempty"`
+	// Fingerprints holds, per settings fingerprint, the settings that change what the build
+	// extracts from a document.
+	Fingerprints map[string]map[string]any `json:"fingerprints,omitempty"`
 }
 
 var versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
@@ -86,8 +129,13 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
-	if m.ManifestVersion != 1 {
-		return nil, fmt.Errorf("manifest: manifest_version %d, want 1", m.ManifestVersion)
+	if m.ManifestVersion != 1 && m.ManifestVersion != 2 {
+		return nil, fmt.Errorf("manifest: manifest_version %d, want 1 or 2", m.ManifestVersion)
+	}
+	if m.Parent != "" {
+		if err := ValidVersion(m.Parent); err != nil {
+			return nil, fmt.Errorf("manifest: parent: %w", err)
+		}
 	}
 	if err := ValidVersion(m.Version); err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
@@ -100,6 +148,11 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		if err := storage.ValidKey(s.Path); err != nil {
 			return nil, fmt.Errorf("manifest: shard: %w", err)
 		}
+		if s.Version != "" {
+			if err := ValidVersion(s.Version); err != nil {
+				return nil, fmt.Errorf("manifest: shard %s: %w", s.Path, err)
+			}
+		}
 		if s.Records < 0 || s.Bytes < 0 {
 			return nil, fmt.Errorf("manifest: shard %s: negative count", s.Path)
 		}
@@ -108,6 +161,11 @@ func ParseManifest(b []byte) (*Manifest, error) {
 	for _, f := range m.Files {
 		if err := storage.ValidKey(f.Path); err != nil {
 			return nil, fmt.Errorf("manifest: file: %w", err)
+		}
+		if f.Version != "" {
+			if err := ValidVersion(f.Version); err != nil {
+				return nil, fmt.Errorf("manifest: file %s: %w", f.Path, err)
+			}
 		}
 	}
 	if n != m.Totals.Shards {

@@ -137,10 +137,16 @@ func (d *Dataset) Location() string { return d.store.String() + "@" + d.version 
 // VersionInfo describes a version found under a prefix.
 type VersionInfo struct {
 	Version   string
-	Committed bool      // has a manifest
+	Committed bool      // committed: see VersionsIn
 	Latest    bool      // LATEST names it
-	Manifest  *Manifest // nil if not committed
+	Manifest  *Manifest // the manifest, when the version has one (committed or not)
 	Err       error     // a manifest that could not be read
+	// State is "committed", "pending" (a manifest built on the version LATEST names, but
+	// LATEST was not moved to it: a build killed in its commit, or committing right now),
+	// "orphaned" (a manifest no committed version leads to: a build that lost a race),
+	// "referenced" (no manifest any more, but committed versions reference its objects),
+	// "uncommitted" (no manifest: a build running, failed or killed) or "bad manifest".
+	State string
 }
 
 // Versions lists the versions under prefix, committed or not, sorted by name.
@@ -153,7 +159,9 @@ func Versions(ctx context.Context, prefix string, opts ReadOptions) ([]VersionIn
 	return VersionsIn(ctx, store)
 }
 
-// VersionsIn is Versions on an open Store.
+// VersionsIn is Versions on an open Store. A version is committed when it has a manifest and
+// is LATEST or an ancestor of LATEST through the manifests' Parent links; a manifest of
+// version 1 (written before versions formed a chain) counts as committed on its own.
 func VersionsIn(ctx context.Context, store storage.Store) ([]VersionInfo, error) {
 	ents, err := store.List(ctx, "")
 	if err != nil {
@@ -180,7 +188,53 @@ func VersionsIn(ctx context.Context, store storage.Store) ([]VersionInfo, error)
 		out = append(out, vi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	classify(out, latest)
 	return out, nil
+}
+
+// classify sets Committed and State from the chain of Parent links starting at latest.
+func classify(vs []VersionInfo, latest string) {
+	byName := map[string]*VersionInfo{}
+	for i := range vs {
+		byName[vs[i].Version] = &vs[i]
+	}
+	chain := map[string]bool{}
+	for v, n := latest, 0; v != "" && n <= len(vs); n++ {
+		vi := byName[v]
+		if vi == nil || vi.Manifest == nil || vi.Err != nil || chain[v] {
+			break
+		}
+		chain[v] = true
+		v = vi.Manifest.Parent
+	}
+	referenced := map[string]bool{}
+	for i := range vs {
+		if m := vs[i].Manifest; m != nil && (chain[vs[i].Version] || m.ManifestVersion < 2) {
+			for _, s := range m.Shards {
+				referenced[s.Version] = true
+			}
+			for _, f := range m.Files {
+				referenced[f.Version] = true
+			}
+		}
+	}
+	for i := range vs {
+		vi := &vs[i]
+		switch {
+		case vi.Err != nil:
+			vi.State, vi.Committed = "bad manifest", false
+		case vi.Manifest == nil && referenced[vi.Version]:
+			vi.State, vi.Committed = "referenced", false
+		case vi.Manifest == nil:
+			vi.State, vi.Committed = "uncommitted", false
+		case chain[vi.Version] || vi.Manifest.ManifestVersion < 2:
+			vi.State, vi.Committed = "committed", true
+		case vi.Manifest.Parent == latest && vi.Version > latest:
+			vi.State, vi.Committed = "pending", false
+		default:
+			vi.State, vi.Committed = "orphaned", false
+		}
+	}
 }
 
 // PreferredFormat is the format Records reads by default: the first of Formats the version
@@ -239,7 +293,13 @@ func (d *Dataset) RecordsOf(ctx context.Context, f Format) iter.Seq2[*Record, er
 var errStop = errors.New("stopped by caller")
 
 func (d *Dataset) mdsIndex(ctx context.Context) (map[string]mds.Entry, error) {
-	b, err := readSmall(ctx, d.store, storage.Join(d.version, "mds/index.json"), 1<<30)
+	key := storage.Join(d.version, "mds/index.json")
+	for _, f := range d.manifest.Files {
+		if f.Path == "mds/index.json" {
+			key = f.Key(d.version)
+		}
+	}
+	b, err := readSmall(ctx, d.store, key, 1<<30)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +316,7 @@ func (d *Dataset) mdsIndex(ctx context.Context) (map[string]mds.Entry, error) {
 
 // readShard decodes one shard, calling fn per record; fn returning false stops with errStop.
 func (d *Dataset) readShard(ctx context.Context, sh ShardInfo, mdsIndex map[string]mds.Entry, fn func(*Record) bool) error {
-	o, err := d.store.Open(ctx, storage.Join(d.version, sh.Path))
+	o, err := d.store.Open(ctx, sh.Key(d.version))
 	if err != nil {
 		return err
 	}
@@ -493,7 +553,7 @@ func CommittedDocuments(ctx context.Context, prefix string, opts ReadOptions) (m
 		if v.Err != nil {
 			return nil, fmt.Errorf("%s@%s: %w", prefix, v.Version, v.Err)
 		}
-		if v.Manifest == nil {
+		if !v.Committed {
 			continue
 		}
 		for _, d := range v.Manifest.Documents {

@@ -10,10 +10,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"path"
 	"strings"
 
 	"github.com/eosinlab/eosin/shards/mds"
-	"github.com/eosinlab/eosin/shards/storage"
 	"github.com/eosinlab/eosin/shards/wds"
 )
 
@@ -51,7 +51,7 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 
 	sideData := map[string][]byte{}
 	for _, f := range m.Files {
-		b, err := readSmall(ctx, d.store, storage.Join(d.version, f.Path), 1<<30)
+		b, err := readSmall(ctx, d.store, f.Key(d.version), 1<<30)
 		if err != nil {
 			problem("%s: %v", f.Path, err)
 			continue
@@ -98,7 +98,9 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 			problem("wds/%s: %v", WidsIndexName, err)
 		} else {
 			for _, s := range x.ShardList {
-				wids[s.URL] = s
+				// A referenced shard is listed by its path relative to this version's wds/
+				// (../<version>/wds/<name>); shard names are unique across versions.
+				wids[path.Base(s.URL)] = s
 			}
 		}
 	}
@@ -124,7 +126,7 @@ func (d *Dataset) Verify(ctx context.Context) (*VerifyReport, error) {
 		rep.Records[sh.Format] += len(shardIDs)
 		ids[sh.Format] = append(ids[sh.Format], shardIDs...)
 		if sh.Format == WebDataset {
-			base := strings.TrimPrefix(sh.Path, "wds/")
+			base := path.Base(sh.Path)
 			if sizes != nil && sizes[base] != len(shardIDs) {
 				problem("wds/sizes.json says %d samples in %s, it holds %d", sizes[base], base, len(shardIDs))
 			}
@@ -187,7 +189,7 @@ func (h multiHash) Write(p []byte) (int, error) {
 
 // verifyShard hashes and decodes one shard. It returns the bytes read and the md5 (WebDataset).
 func (d *Dataset) verifyShard(ctx context.Context, sh ShardInfo, mdsIndex map[string]mds.Entry, ids *[]string) (int64, string, error) {
-	o, err := d.store.Open(ctx, storage.Join(d.version, sh.Path))
+	o, err := d.store.Open(ctx, sh.Key(d.version))
 	if err != nil {
 		return 0, "", err
 	}

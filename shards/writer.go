@@ -62,6 +62,11 @@ type WriteOptions struct {
 	Uploads int
 	// S3 configures s3:// prefixes (zero fields come from the environment).
 	S3 storage.S3Config
+	// ShardTag, when set, goes into every shard name (wds/shard-<tag>-000000.tar,
+	// parquet/part-<tag>-000000.parquet, mds/shard.<tag>.00000.mds.zstd,
+	// jsonl/part-<tag>-000000.jsonl), so that shards of different versions, which later
+	// versions reference, never share a name. Letters, digits, '.', '_' and '-'.
+	ShardTag string
 }
 
 // Writer writes one version of a dataset. Its methods are safe for concurrent use; records
@@ -143,6 +148,11 @@ func CreateIn(ctx context.Context, store storage.Store, opts WriteOptions) (*Wri
 	}
 	if opts.Uploads <= 0 {
 		opts.Uploads = 2
+	}
+	if opts.ShardTag != "" {
+		if err := ValidVersion(opts.ShardTag); err != nil {
+			return nil, fmt.Errorf("ShardTag: %w", err)
+		}
 	}
 	if opts.ImageExt != "" && !isImageExt(opts.ImageExt) {
 		return nil, fmt.Errorf("ImageExt %q is not an image extension", opts.ImageExt)
@@ -473,6 +483,26 @@ func (s *sink) dir() string {
 }
 
 func (s *sink) shardName(n int) string {
+	if t := s.w.opts.ShardTag; t != "" {
+		switch s.format {
+		case WebDataset:
+			if s.w.opts.Gzip {
+				return fmt.Sprintf("shard-%s-%06d.tar.gz", t, n)
+			}
+			return fmt.Sprintf("shard-%s-%06d.tar", t, n)
+		case Parquet:
+			return fmt.Sprintf("part-%s-%06d.parquet", t, n)
+		case MDS:
+			if s.w.opts.MDSCompression != "" {
+				return fmt.Sprintf("shard.%s.%05d.mds.zstd", t, n)
+			}
+			return fmt.Sprintf("shard.%s.%05d.mds", t, n)
+		}
+		if s.w.opts.JSONLZstd {
+			return fmt.Sprintf("part-%s-%06d.jsonl.zst", t, n)
+		}
+		return fmt.Sprintf("part-%s-%06d.jsonl", t, n)
+	}
 	switch s.format {
 	case WebDataset:
 		if s.w.opts.Gzip {

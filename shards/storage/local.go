@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Local is a Store in a local directory. Every operation goes through an os.Root, so neither
@@ -177,6 +178,85 @@ func (l *Local) PutIfAbsent(ctx context.Context, key string, data []byte) error 
 	return nil
 }
 
+// Update reads key, calls fn and writes its result (temporary file + rename) while holding an
+// advisory lock on a hidden lock file beside key, which every Update of key takes: readers
+// never see a partial object, and of two concurrent updates the second sees the first's
+// result. The lock file stays (unlinking a lock file races with its waiters).
+func (l *Local) Update(ctx context.Context, key string, fn UpdateFunc) error {
+	name, err := l.name(key)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(name)
+	if dir != "." {
+		if err := l.root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("update %s: %w", key, err)
+		}
+	}
+	lf, err := l.root.OpenFile(filepath.Join(dir, "."+filepath.Base(name)+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("update %s: lock: %w", key, err)
+	}
+	defer lf.Close() // releases the lock
+	if err := lockFile(lf); err != nil {
+		return fmt.Errorf("update %s: lock: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var old []byte
+	exists := true
+	o, err := l.Open(ctx, key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		exists = false
+	case err != nil:
+		return fmt.Errorf("update %s: %w", key, err)
+	default:
+		old, err = io.ReadAll(o)
+		o.Close()
+		if err != nil {
+			return fmt.Errorf("update %s: %w", key, err)
+		}
+	}
+	data, err := fn(old, exists)
+	if err != nil {
+		return err
+	}
+	return l.Put(ctx, key, data)
+}
+
+// CleanTemporaries removes the temporary files of writers that died (killed builds: a
+// committed or aborted object leaves none) last modified more than olderThan ago, and returns
+// how many it removed. Younger ones may belong to writers still running.
+func (l *Local) CleanTemporaries(ctx context.Context, olderThan time.Duration) (int, error) {
+	n := 0
+	cutoff := time.Now().Add(-olderThan)
+	err := fs.WalkDir(l.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasPrefix(d.Name(), ".") || !strings.Contains(d.Name(), ".tmp-") {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil || fi.ModTime().After(cutoff) {
+			return nil
+		}
+		if err := l.root.Remove(filepath.FromSlash(p)); err == nil {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("clean temporaries in %s: %w", l.dir, err)
+	}
+	return n, nil
+}
+
 type localObject struct {
 	*os.File
 	size int64
@@ -264,7 +344,8 @@ func (l *Local) List(ctx context.Context, dir string) ([]Info, error) {
 	return out, nil
 }
 
-// Delete removes a file.
+// Delete removes a file, then the directories above it that it leaves empty (as in an
+// object store, a directory exists only while it holds objects).
 func (l *Local) Delete(ctx context.Context, key string) error {
 	name, err := l.name(key)
 	if err != nil {
@@ -272,6 +353,11 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	}
 	if err := l.root.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	for dir := filepath.Dir(name); dir != "." && dir != string(filepath.Separator); dir = filepath.Dir(dir) {
+		if l.root.Remove(dir) != nil { // not empty (or gone): stop
+			break
+		}
 	}
 	return nil
 }

@@ -569,12 +569,70 @@ func (s *S3) PutIfAbsent(ctx context.Context, key string, data []byte) error {
 	opts := minio.PutObjectOptions{}
 	opts.SetMatchETagExcept("*")
 	err = s.upload(ctx, key, k, bytes.NewReader(data), int64(len(data)), opts)
-	if err != nil {
-		if resp := minio.ToErrorResponse(errors.Unwrap(err)); resp.Code == "PreconditionFailed" || resp.StatusCode == http.StatusPreconditionFailed {
-			return fmt.Errorf("put %s/%s: %w", s, key, ErrExist)
-		}
+	if errorStatus(err) == http.StatusPreconditionFailed {
+		return fmt.Errorf("put %s/%s: %w", s, key, ErrExist)
 	}
 	return err
+}
+
+// Update reads key with its ETag, calls fn and uploads the result with If-Match on that ETag
+// (If-None-Match: * when the key did not exist), so that the server refuses the write when
+// another writer replaced the object in between (HTTP 412: the error wraps ErrConflict).
+func (s *S3) Update(ctx context.Context, key string, fn UpdateFunc) error {
+	k, err := s.objectKey(key)
+	if err != nil {
+		return err
+	}
+	var old []byte
+	exists, etag := true, ""
+	// One GET: the content and the ETag of the same object.
+	body, info, _, err := s.core().GetObject(ctx, s.bucket, k, minio.GetObjectOptions{})
+	switch {
+	case err != nil && isNotFound(err):
+		exists = false
+	case err != nil:
+		return fmt.Errorf("update %s/%s: %w", s, key, err)
+	default:
+		etag = info.ETag
+		old, err = io.ReadAll(body)
+		body.Close()
+		if err != nil {
+			return fmt.Errorf("update %s/%s: %w", s, key, err)
+		}
+	}
+	data, err := fn(old, exists)
+	if err != nil {
+		return err
+	}
+	opts := minio.PutObjectOptions{}
+	if exists {
+		opts.SetMatchETag(etag)
+	} else {
+		opts.SetMatchETagExcept("*")
+	}
+	err = s.upload(ctx, key, k, bytes.NewReader(data), int64(len(data)), opts)
+	// A key created by another writer between the read and the write answers 409 on some
+	// servers, 412 on others.
+	if c := errorStatus(err); c == http.StatusPreconditionFailed || c == http.StatusConflict {
+		return fmt.Errorf("update %s/%s: %w", s, key, ErrConflict)
+	}
+	return err
+}
+
+// errorStatus is the HTTP status of an S3 error response in err's chain (0 when none);
+// PreconditionFailed counts as 412 whatever the status.
+func errorStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var er minio.ErrorResponse
+	if !errors.As(err, &er) {
+		er = minio.ToErrorResponse(errors.Unwrap(err))
+	}
+	if er.Code == "PreconditionFailed" {
+		return http.StatusPreconditionFailed
+	}
+	return er.StatusCode
 }
 
 type s3Object struct {

@@ -27,6 +27,14 @@ var ErrNotExist = fs.ErrNotExist
 // ErrExist is returned (wrapped) by PutIfAbsent when the object already exists. It is fs.ErrExist.
 var ErrExist = fs.ErrExist
 
+// ErrConflict is returned (wrapped) by Update when the object changed between the read and the
+// conditional write (another writer updated it first).
+var ErrConflict = errors.New("object changed concurrently")
+
+// UpdateFunc computes an object's new content from its current one (exists false: the object
+// does not exist, old is nil). Returning an error leaves the object as it is.
+type UpdateFunc func(old []byte, exists bool) ([]byte, error)
+
 // Store is a flat namespace of objects under a root (a directory or a bucket prefix).
 type Store interface {
 	// Create starts a new object. Nothing is visible under key until Commit succeeds; Abort
@@ -37,6 +45,11 @@ type Store interface {
 	// PutIfAbsent writes a small object only if key does not exist yet (a create-only
 	// conditional write); otherwise it returns an error wrapping ErrExist.
 	PutIfAbsent(ctx context.Context, key string, data []byte) error
+	// Update is a compare-and-swap of a small object: it reads the object, calls fn, and
+	// writes fn's result only if the object is still the one read (S3: If-Match on its ETag,
+	// or If-None-Match: * when it did not exist; local: under an advisory lock). When another
+	// writer changed it in between, nothing is written and the error wraps ErrConflict.
+	Update(ctx context.Context, key string, fn UpdateFunc) error
 	// Open opens an object for reading (sequential and random access).
 	Open(ctx context.Context, key string) (Object, error)
 	// Stat returns an object's size; the error wraps ErrNotExist if it is missing.
