@@ -22,6 +22,8 @@ const (
 	// frameCornerGap: the sides of a rounded frame drawn without their corners leave this much
 	// room at each corner.
 	frameCornerGap = 5.0
+	// frameMinSide: a rule shorter than this is no side of a frame.
+	frameMinSide = 20.0
 )
 
 // findFrames finds the boxes that frame a figure together with its caption: a painted box
@@ -33,6 +35,9 @@ const (
 func findFrames(boxes []extract.Rect, isImage []int, lines []tline, captions []extract.Rect) ([]frame, map[int]bool) {
 	var frames []frame
 	parts := map[int]bool{}
+	if len(captions) == 0 {
+		return nil, parts
+	}
 	holdsCaption := func(f extract.Rect) bool {
 		for _, c := range captions {
 			if contains(f, c, 2) && c.Area() < frameMaxCaptionShare*f.Area() {
@@ -46,8 +51,7 @@ func findFrames(boxes []extract.Rect, isImage []int, lines []tline, captions []e
 			if l.role != roleBody {
 				continue
 			}
-			in := l.box.Intersect(f).Area()
-			if in > 0 && in < 0.9*l.box.Area() {
+			if !l.box.Intersect(f).Empty() && !contains(f, l.box, 2) {
 				return true
 			}
 		}
@@ -74,13 +78,14 @@ func findFrames(boxes []extract.Rect, isImage []int, lines []tline, captions []e
 		}
 		add(b, []int{i})
 	}
-	// Rules drawn one side at a time: cluster the rules that touch, and take a cluster whose rules
-	// all lie on the edges of its bounding box.
+	// Rules drawn one side at a time: group the long rules that meet (or nearly meet, at corners
+	// left undrawn or drawn as separate arcs), and take a group whose rules all lie on the edges
+	// of its bounding box. Small pieces in the corners of such a frame belong to it.
 	var rules []int
 	var rb []extract.Rect
 	for i, b := range boxes {
-		if isImage[i] < 0 && (b.Width() < frameRuleThickness || b.Height() < frameRuleThickness ||
-			b.Width() < frameCornerSize && b.Height() < frameCornerSize) {
+		thin := b.Width() < frameRuleThickness || b.Height() < frameRuleThickness
+		if isImage[i] < 0 && thin && math.Max(b.Width(), b.Height()) >= frameMinSide {
 			rules = append(rules, i)
 			rb = append(rb, b)
 		}
@@ -109,9 +114,15 @@ func findFrames(boxes []extract.Rect, isImage []int, lines []tline, captions []e
 			if !onEdges || !holdsCaption(box) || crossed(box) {
 				continue
 			}
-			members := make([]int, len(g))
-			for j, k := range g {
-				members[j] = rules[k]
+			members := make([]int, 0, len(g)+4)
+			for _, k := range g {
+				members = append(members, rules[k])
+			}
+			for i, b := range boxes {
+				if isImage[i] < 0 && b.Width() < frameCornerSize && b.Height() < frameCornerSize && onEdge(b, box) &&
+					contains(inflate(box, 1), b, 0) {
+					members = append(members, i)
+				}
 			}
 			add(box, members)
 		}
