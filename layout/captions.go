@@ -192,6 +192,18 @@ func growCaption(ls []tline, c candidate, st docStats, starts map[int]bool, grap
 	spacing := math.Max(st.lineSpacing, first.size*1.15)
 	used := map[int]bool{c.line: true}
 	hang := restStart(first, c.m)
+	if c.m.HeaderOnly {
+		// A label set in a column of its own ("FIGURE 3.2" in the margin, the caption beside it
+		// on the same baseline, continued with a hanging indent).
+		if r := besideLabel(ls, c.line, starts); r >= 0 {
+			used[r] = true
+			blk.lines = append(blk.lines, r)
+			blk.box = blk.box.Union(ls[r].box)
+			texts[0] += " " + ls[r].text
+			hang = ls[r].box.X0
+			last = ls[r]
+		}
+	}
 	for {
 		next := -1
 		best := math.Inf(1)
@@ -257,6 +269,27 @@ func sameFamily(l tline, blk captionBlock, ls []tline) bool {
 		}
 	}
 	return false
+}
+
+// labelColumnEm bounds the gap (in font sizes) between a label set in a column of its own and
+// the caption text beside it.
+const labelColumnEm = 15.0
+
+// besideLabel returns the line that continues a bare label on its baseline, to its right, in a
+// size close to the label's and not itself a caption opening, or −1.
+func besideLabel(ls []tline, li int, starts map[int]bool) int {
+	lab := ls[li]
+	best, bestGap := -1, math.Inf(1)
+	for j, l := range ls {
+		if j == li || starts[j] || math.Abs(l.base-lab.base) > 0.25*lab.size || math.Abs(l.size-lab.size) > captionSizeTol+1 {
+			continue
+		}
+		gap := l.box.X0 - lab.box.X1
+		if gap > 0 && gap < labelColumnEm*lab.size && gap < bestGap {
+			best, bestGap = j, gap
+		}
+	}
+	return best
 }
 
 // midSentence reports a line that ends inside a sentence (a word or a comma, no closing
