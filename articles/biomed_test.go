@@ -290,3 +290,58 @@ func TestBiomedPackages(t *testing.T) {
 		t.Logf("  %-60.60s %2d articles  recall %.3f  precision %.3f", j.Journal, j.Articles, j.Recall, j.Precision)
 	}
 }
+
+// TestBiomedBMC: the set's BioMed Central 'art' articles as packages: every figure found with
+// the ground truth's caption, a licence and a PDF crop where the PDF extraction finds it.
+func TestBiomedBMC(t *testing.T) {
+	dir, gt := biomedSet(t)
+	root := t.TempDir()
+	xmls, _ := filepath.Glob(filepath.Join(dir, "xml", "*.xml.gz"))
+	var names []string
+	for _, x := range xmls {
+		name := strings.TrimSuffix(filepath.Base(x), ".xml.gz")
+		if _, err := os.Stat(filepath.Join(dir, name+".pdf")); err != nil {
+			continue
+		}
+		if !pmcPackage(t, dir, name, root) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		t.Skip("no BMC article in the set")
+	}
+	var truths, figs, matched, cropped, rejected int
+	for _, name := range names {
+		res, err := Process(context.Background(), filepath.Join(root, "bmc", name), Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var truth, got []string
+		for _, l := range gt[name+".pdf"] {
+			truth = append(truth, l.Caption)
+		}
+		for _, f := range res.Figures {
+			got = append(got, f.Caption)
+			if f.Doc.License == "" || f.Doc.Journal == "" || len(f.Mentions) == 0 {
+				t.Errorf("%s %s: licence %q, journal %q, %d mentions", name, f.Label, f.Doc.License, f.Doc.Journal, len(f.Mentions))
+			}
+			if f.Page > 0 {
+				cropped++
+			}
+		}
+		for _, r := range res.Rejects {
+			if r.Kind == "figure" {
+				rejected++
+				t.Logf("%s: %s %s", name, r.Reason, r.Detail)
+			}
+		}
+		truths += len(truth)
+		figs += len(got)
+		matched += len(MatchCaptions(truth, got, AgreementThreshold))
+	}
+	t.Logf("%d BMC packages: %d true figures, %d records (+%d rejected), %d match the ground truth, %d with a PDF crop",
+		len(names), truths, figs, rejected, matched, cropped)
+	if matched != figs || figs+rejected != truths {
+		t.Errorf("%d of %d records match the ground truth; %d records + %d rejects for %d figures", matched, figs, figs, rejected, truths)
+	}
+}

@@ -88,6 +88,9 @@ var abbreviations = map[string]bool{
 	"pp": true, "dr": true, "mr": true, "ms": true, "st": true, "var": true, "subsp": true, "etc": true,
 }
 
+// maxAbbrev is the longest abbreviation looked for before a full stop, in bytes.
+const maxAbbrev = 12
+
 // sentenceBounds returns the offsets where sentences start after the first: a ".", "?" or "!"
 // followed by a space and a capital letter, a digit or an opening bracket, not after an
 // abbreviation or a single capital (an initial).
@@ -103,13 +106,18 @@ func sentenceBounds(text string) []int {
 			continue
 		}
 		if c == '.' {
-			start := strings.LastIndexByte(text[:i], ' ') + 1
-			word := strings.ToLower(strings.TrimLeft(text[start:i], "(["))
-			if abbreviations[word] {
-				continue
-			}
-			if r, n := utf8.DecodeRuneInString(word); n == len(word) && unicode.IsLetter(r) {
-				continue
+			// The word before the stop (abbreviations are short: look back a few bytes only,
+			// so that long runs without spaces stay linear).
+			from := max(0, i-maxAbbrev)
+			sp := strings.LastIndexByte(text[from:i], ' ')
+			if sp >= 0 || from == 0 { // else a long word: no abbreviation, a sentence end
+				word := strings.ToLower(strings.TrimLeft(text[from+sp+1:i], "(["))
+				if abbreviations[word] {
+					continue
+				}
+				if r, n := utf8.DecodeRuneInString(word); n == len(word) && unicode.IsLetter(r) {
+					continue
+				}
 			}
 		}
 		out = append(out, i+2)
