@@ -61,8 +61,20 @@ clean: ## Remove build outputs (keeps the test-corpus cache)
 	rm -rf bin
 
 .PHONY: eval
-eval: deps testdata ## Caption recall/precision against the LaTeX sources: born-digital, then simulated scans
-	@echo "== born-digital PDFs"
-	$(GO) run ./eval/cmd/figeval -corpus testdata/cache -out $${EVAL_OUT:-/tmp/eosin-eval} -v
-	@echo "== simulated scans of the same PDFs (rendered, degraded, image-only; $${SCAN_PAGES:-2} captioned pages per document)"
-	$(GO) run ./layout/scan/cmd/scaneval -corpus testdata/cache -pages $${SCAN_PAGES:-2}
+EVAL_OUT ?= /tmp/eosin-eval
+# Folders holding PDFs and a gt.jsonl of their publisher captions, scored by eval/cmd/gteval.
+EVAL_GT ?= $(wildcard ../shared/data/biomed)
+eval: deps testdata ## Figure/caption recall, precision and reject reasons on every corpus: vignettes, EVAL_GT folders (born-digital and image-only), simulated scans
+	@mkdir -p $(EVAL_OUT)
+	@echo "== vignettes, born-digital (ground truth: the LaTeX/Sweave/R Markdown sources)"
+	$(GO) run ./eval/cmd/figeval -corpus testdata/cache -out $(EVAL_OUT)/vignettes -v | tee $(EVAL_OUT)/vignettes.txt
+	@for d in $(EVAL_GT); do \
+	  echo "== $$d (ground truth: publisher XML; image-only documents go through OCR)"; \
+	  $(GO) run ./eval/cmd/gteval -dir $$d -out $(EVAL_OUT)/gt-$$(basename $$d) -v | tee $(EVAL_OUT)/gt-$$(basename $$d).txt || exit 1; \
+	done
+	@echo "== simulated scans of the vignettes (rendered, degraded, image-only; $${SCAN_PAGES:-2} captioned pages per document)"
+	$(GO) run ./layout/scan/cmd/scaneval -corpus testdata/cache -pages $${SCAN_PAGES:-2} | tee $(EVAL_OUT)/simscan.txt
+	@echo; echo "== summary (details above and in $(EVAL_OUT)/*.txt)"
+	@for f in $(EVAL_OUT)/*.txt; do \
+	  echo "-- $$(basename $$f .txt)"; grep -E '^== (born-digital|image-only)|^figures: recall|^rejects:|^ *TOTAL' $$f; \
+	done

@@ -113,6 +113,9 @@ func run(corpus, out string, reuse bool, jobs, dpi int, verbose bool) error {
 			fmt.Println(d)
 		}
 	}
+	if reasons, err := rejectReasons(filepath.Join(out, "rejects.jsonl")); err == nil {
+		fmt.Printf("\nrejects: %s\n", reasons)
+	}
 	f1 := 0.0
 	if total.Recall()+total.Precision() > 0 {
 		f1 = 2 * total.Recall() * total.Precision() / (total.Recall() + total.Precision())
@@ -221,4 +224,32 @@ func pageTexts(pdf string) ([][]string, error) {
 
 func shortName(p string) string {
 	return filepath.Base(filepath.Dir(filepath.Dir(p))) + "/" + filepath.Base(p)
+}
+
+// rejectReasons counts the reject reasons in rejects.jsonl: "no_region 3, scanned_page 1".
+func rejectReasons(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	n := map[string]int{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var r shards.Reject
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return "", fmt.Errorf("rejects: %w", err)
+		}
+		n[r.Reason]++
+	}
+	var out []string
+	for r, k := range n {
+		out = append(out, fmt.Sprintf("%s %d", r, k))
+	}
+	sort.Strings(out)
+	if len(out) == 0 {
+		return "none", sc.Err()
+	}
+	return strings.Join(out, ", "), sc.Err()
 }
