@@ -2,15 +2,20 @@ package pipelines
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/eosinlab/eosin/internal/quality"
+	"github.com/eosinlab/eosin/shards"
 	"gopkg.in/yaml.v3"
 )
 
@@ -22,8 +27,9 @@ type Config struct {
 	Inputs []string `yaml:"inputs"`
 	// Output is the dataset location: a directory or s3://bucket/prefix.
 	Output string `yaml:"output"`
-	// Format is the figure shard format; webdataset is the only one the build writes.
-	Format string `yaml:"format"`
+	// Formats are the shard formats of the figure dataset: any of webdataset, parquet, mds,
+	// jsonl (every format holds every figure).
+	Formats []string `yaml:"formats"`
 
 	// Runner selects the Beam runner: "" or prism (in-process), universal, flink, dataflow.
 	Runner string `yaml:"runner"`
@@ -43,8 +49,12 @@ type Config struct {
 
 	// FiguresPerShard is the target number of figures per shard.
 	FiguresPerShard int `yaml:"figures_per_shard"`
-	// Incremental skips documents already in the latest committed version.
+	// Incremental skips documents already in the latest committed version (processed with
+	// the same extraction settings).
 	Incremental bool `yaml:"incremental"`
+	// Reprocess processes every input document again, also those the latest version holds
+	// with the same settings (their records are replaced).
+	Reprocess bool `yaml:"reprocess"`
 	// OCR finds figures on scanned pages with Tesseract (layout/scan); without it such pages
 	// are rejected as "scanned_page".
 	OCR bool `yaml:"ocr"`
@@ -73,7 +83,8 @@ type Config struct {
 var Usage = map[string]string{
 	"inputs":                  "PDF files, directories (recursive), globs or s3://bucket/prefix locations (also as arguments)",
 	"output":                  "dataset location: a directory or s3://bucket/prefix",
-	"format":                  "figure shard format (webdataset)",
+	"formats":                 "shard formats of the figure dataset: webdataset, parquet, mds, jsonl (any subset)",
+	"reprocess":               "process every input document again, also those already committed with the same settings",
 	"runner":                  "Beam runner: prism (in-process, default), universal, flink, dataflow",
 	"endpoint":                "job server HOST:PORT for universal/flink (e.g. localhost:8099)",
 	"environment_type":        "worker environment for portable runners: LOOPBACK, EXTERNAL, PROCESS, DOCKER",
@@ -110,7 +121,7 @@ var Usage = map[string]string{
 func DefaultConfig() Config {
 	return Config{
 		Output:          "./corpus",
-		Format:          "webdataset",
+		Formats:         []string{"webdataset", "parquet"},
 		OCR:             true,
 		OCRLanguages:    "eng",
 		FiguresPerShard: 1000,
@@ -146,8 +157,13 @@ func (c Config) Validate() error {
 	if c.Output == "" {
 		return fmt.Errorf("no output location")
 	}
-	if c.Format != "webdataset" {
-		return fmt.Errorf("format %q: the build writes webdataset shards", c.Format)
+	if _, err := c.ShardFormats(); err != nil {
+		return err
+	}
+	for _, l := range c.Languages {
+		if !slices.Contains(quality.LanguageCodes(), l) {
+			return fmt.Errorf("languages: %q is not a language code the caption filter knows (want ISO 639-1 codes: %s)", l, strings.Join(quality.LanguageCodes(), ", "))
+		}
 	}
 	switch strings.ToLower(c.Runner) {
 	case "", "prism", "universal", "portable", "flink", "dataflow", "spark":
@@ -176,6 +192,61 @@ func (c Config) Validate() error {
 		return fmt.Errorf("filters: %w", err)
 	}
 	return nil
+}
+
+// ShardFormats parses Formats.
+func (c Config) ShardFormats() ([]shards.Format, error) {
+	if len(c.Formats) == 0 {
+		return nil, fmt.Errorf("formats: none given (webdataset, parquet, mds, jsonl)")
+	}
+	fs, err := shards.ParseFormats(strings.Join(c.Formats, ","))
+	if err != nil {
+		return nil, fmt.Errorf("formats: %w", err)
+	}
+	return fs, nil
+}
+
+// Settings returns every configuration key with its value, as a --config file holds them
+// (durations as strings such as "2s"), for the manifest.
+func (c *Config) Settings() map[string]any {
+	out := map[string]any{}
+	for _, f := range c.Fields() {
+		v := f.Value.Interface()
+		switch x := v.(type) {
+		case time.Duration:
+			v = x.String()
+		case []string:
+			v = slices.Clone(x)
+			if x == nil {
+				v = []string{}
+			}
+		case map[string]string:
+			if x == nil {
+				v = map[string]string{}
+			}
+		}
+		out[f.Key] = v
+	}
+	return out
+}
+
+// extractionKeys are the settings that change what the build makes of a document: the OCR,
+// rendering, filter and dedup settings. Their fingerprint is stored per document.
+var extractionKeys = []string{"ocr", "ocr_languages", "render_dpi",
+	"min_width", "min_height", "min_aspect", "max_aspect", "min_caption_chars", "max_caption_chars",
+	"languages", "min_language_confidence", "min_ink", "include_tables", "max_hamming", "caption_jaccard"}
+
+// ExtractionSettings returns the settings that change what the build extracts from a document,
+// and their fingerprint (the first 16 hex digits of the sha256 of their JSON).
+func (c *Config) ExtractionSettings() (map[string]any, string) {
+	all := c.Settings()
+	out := map[string]any{}
+	for _, k := range extractionKeys {
+		out[k] = all[k]
+	}
+	b, _ := json.Marshal(out) // map keys are sorted
+	sum := sha256.Sum256(b)
+	return out, hex.EncodeToString(sum[:8])
 }
 
 // Field is one configuration key bound to its value in a Config.

@@ -70,7 +70,9 @@ func TestValidateConfig(t *testing.T) {
 	}
 	bad := map[string]func(*Config){
 		"no inputs":            func(c *Config) { c.Inputs = nil },
-		"format":               func(c *Config) { c.Format = "tiff" },
+		"formats":              func(c *Config) { c.Formats = []string{"tiff"} },
+		"no formats":           func(c *Config) { c.Formats = nil },
+		"languages":            func(c *Config) { c.Languages = []string{"english"} },
 		"runner":               func(c *Config) { c.Runner = "hadoop" },
 		"endpoint without env": func(c *Config) { c.Endpoint = "localhost:8099" },
 		"shard size":           func(c *Config) { c.FiguresPerShard = 0 },

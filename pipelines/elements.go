@@ -58,7 +58,9 @@ type figItem struct {
 	Orig    []byte
 }
 
-// dedupItem is what deduplication needs of a figure (no image bytes).
+// dedupItem is what deduplication needs of a figure (no image bytes). The dedup index of a
+// version holds one per figure; a Marker item (ID empty) announces that document Doc is
+// being processed again, so its committed figures leave the dedup decision.
 type dedupItem struct {
 	ID          string
 	ImageSHA256 string
@@ -66,6 +68,8 @@ type dedupItem struct {
 	HasPHash    bool
 	Caption     string
 	Committed   bool
+	Doc         string `json:",omitempty"` // sha256 of the figure's document
+	Marker      bool   `json:",omitempty"`
 }
 
 // decision is the dedup outcome for one figure.
@@ -91,7 +95,7 @@ type docResult struct {
 
 // shardResult describes one written shard object.
 type shardResult struct {
-	Kind    string // figures | rejects
+	Kind    string // rejects
 	Path    string // relative to the version directory
 	Records int
 	Bytes   int64
@@ -99,12 +103,18 @@ type shardResult struct {
 	// Counts are per-reason reject counts ("stage/reason") of a reject shard.
 	CountKeys []string
 	CountVals []int64
-	// Index holds the dedup facts of the figures of a figure shard (for later builds).
-	Index []dedupItem `json:",omitempty"`
+}
+
+// figPart is one written part of the figure dataset (one shard per format) with the dedup
+// facts of its figures.
+type figPart struct {
+	Part  shards.Part
+	Index []dedupItem
 }
 
 // commitPart is one input of the commit step: exactly one field is set.
 type commitPart struct {
+	Figures    *figPart     `json:",omitempty"`
 	Shard      *shardResult `json:",omitempty"`
 	Doc        *docResult   `json:",omitempty"`
 	Range      *rangeResult `json:",omitempty"`
@@ -114,7 +124,7 @@ type commitPart struct {
 }
 
 func init() {
-	for _, t := range []any{docRef{}, docItem{}, workItem{}, rangeItem{}, rangeResult{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, commitPart{}, shards.Reject{}} {
+	for _, t := range []any{docRef{}, docItem{}, workItem{}, rangeItem{}, rangeResult{}, figItem{}, dedupItem{}, decision{}, docResult{}, shardResult{}, figPart{}, commitPart{}, shards.Reject{}} {
 		beam.RegisterType(reflect.TypeOf(t))
 	}
 }

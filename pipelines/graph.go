@@ -10,10 +10,16 @@ import (
 type plan struct {
 	cfg         Config
 	version     string
-	prevVersion string
-	created     string   // RFC 3339
-	done        []string // sha256 of documents in the previous committed version
-	runInfo     string   // JSON recorded in the manifest's stats.run
+	prevVersion string // the base: the version the build extends ("" for a full build)
+	parent      string // the version LATEST named when the build started
+	created     string // RFC 3339
+	// done are the documents of the base processed with the current settings: skipped.
+	done        []string
+	runInfo     string // JSON recorded in the manifest's stats.run
+	settings    string // JSON of every configuration key
+	fingerprint string // of the extraction settings
+	extraction  string // JSON of the extraction settings
+	eosin       string // the program's version
 }
 
 // graph holds the PCollections tests look at.
@@ -63,13 +69,14 @@ func buildGraph(s beam.Scope, p plan) graph {
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 
 	committed := beam.ParDo(s.Scope("committed_figures"), &readIndexFn{sink: out, PrevVersion: p.prevVersion}, beam.Impulse(s))
-	items = beam.Flatten(s, items, committed)
-	decisions, groups := beam.ParDo2(s.Scope("dedup"), &dedupFn{Options: cfg.Options}, beam.GroupByKey(s, beam.AddFixedKey(s, items)))
+	markers := beam.ParDo(s.Scope("reprocess_markers"), reprocessMarker, work)
+	items = beam.Flatten(s, items, committed, markers)
+	decisions, groups := beam.ParDo2(s.Scope("dedup"), &dedupFn{Options: cfg.Options, Reprocess: cfg.Reprocess}, beam.GroupByKey(s, beam.AddFixedKey(s, items)))
 	kept, rejDedup := beam.ParDo2(s.Scope("apply_dedup"), &joinFn{}, beam.CoGroupByKey(s, beam.ParDo(s, idOfFig, passed), decisions))
 
 	nFigs := stats.Sum(s.Scope("count_figures"), beam.ParDo(s, countOne, kept))
 	keyed := beam.ParDo(s.Scope("shard_key"), &figShardKeyFn{PerShard: cfg.FiguresPerShard}, kept, beam.SideInput{Input: nFigs})
-	figParts := beam.ParDo(s.Scope("write_shards"), &writeFiguresFn{sink: out, Version: p.version}, beam.GroupByKey(s, keyed))
+	figParts := beam.ParDo(s.Scope("write_shards"), &writeFiguresFn{sink: out, Version: p.version, Formats: cfg.Formats}, beam.GroupByKey(s, keyed))
 
 	rejects := beam.Flatten(s, rejIngest, rejPick, rejLayout, rejRender, rejFilter, rejDedup)
 	nRej := stats.Sum(s.Scope("count_rejects"), beam.ParDo(s, countReject, rejects))
@@ -80,7 +87,8 @@ func buildGraph(s beam.Scope, p plan) graph {
 	rangeParts := beam.ParDo(s, rangeResultPart, rangeResults)
 	marker := beam.ParDo(s, commitMarker, beam.Impulse(s))
 	parts := beam.Flatten(s, figParts, rejParts, docParts, rangeParts, groups, pickParts, marker)
-	beam.ParDo0(s.Scope("commit"), &commitFn{sink: out, Version: p.version, PrevVersion: p.prevVersion, Created: p.created, RunInfo: p.runInfo},
+	beam.ParDo0(s.Scope("commit"), &commitFn{sink: out, Version: p.version, Base: p.prevVersion, Parent: p.parent, Created: p.created,
+		RunInfo: p.runInfo, Formats: cfg.Formats, Settings: p.settings, Fingerprint: p.fingerprint, Extraction: p.extraction, Eosin: p.eosin},
 		beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 	return graph{work: work, figures: figs, kept: kept, rejects: rejects, results: results}
 }

@@ -3,11 +3,13 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -37,6 +39,9 @@ type Summary struct {
 	Elapsed time.Duration
 	// Runner names the runner used.
 	Runner string
+	// SupersededBy names the version of a concurrent build that committed every document
+	// this build processed (this build then committed nothing).
+	SupersededBy string
 }
 
 // Run builds (or extends) the dataset described by cfg. Progress lines go to progress (nil:
@@ -74,32 +79,42 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		return nil, fmt.Errorf("output: %w", err)
 	}
 	defer st.Close()
-	p := plan{cfg: cfg, created: time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)}
-	if p.prevVersion, err = readLatest(ctx, st); err != nil {
+	p := plan{cfg: cfg, created: time.Now().UTC().Truncate(time.Second).Format(time.RFC3339), eosin: eosinVersion()}
+	cleanTemporaries(ctx, st)
+	if p.parent, err = finishPending(ctx, st); err != nil {
 		return nil, err
 	}
-	latestBefore := p.prevVersion
-	if p.prevVersion != "" {
-		m, err := readManifest(ctx, st, p.prevVersion)
+	ext, fp := cfg.ExtractionSettings()
+	p.fingerprint = fp
+	eb, _ := json.Marshal(ext)
+	p.extraction = string(eb)
+	sb, _ := json.Marshal(cfg.Settings())
+	p.settings = string(sb)
+	p.prevVersion = p.parent
+	if p.parent != "" {
+		m, err := readManifest(ctx, st, p.parent)
 		if err != nil {
 			return nil, fmt.Errorf("previous version (LATEST): %w", err)
 		}
-		if cfg.Incremental {
-			p.done = m.Documents
-		} else {
+		switch {
+		case !cfg.Incremental:
 			// A full rebuild: the new version starts empty (nothing carried, nothing skipped).
-			slog.Info("full rebuild: the new version will not carry the previous one", "previous", p.prevVersion)
+			slog.Info("full rebuild: the new version will not carry the previous one", "previous", p.parent)
 			p.prevVersion = ""
+		case cfg.Reprocess:
+			slog.Info("reprocess: every input document is processed again", "previous", p.parent, "committed_documents", len(m.Documents))
+		default:
+			p.done = doneDocuments(m, fp, ext)
 		}
 	}
-	if p.version, err = newVersion(ctx, st, time.Now().UTC()); err != nil {
+	if p.version, err = shards.ReserveVersion(ctx, st, time.Now().UTC().Format("20060102T150405Z"), shards.Reservation{Base: p.parent}); err != nil {
 		return nil, err
 	}
 	runner := strings.ToLower(cfg.Runner)
 	if runner == "" {
 		runner = "prism"
 	}
-	info, _ := json.Marshal(map[string]any{"runner": runner, "config": cfg})
+	info, _ := json.Marshal(map[string]any{"runner": runner})
 	p.runInfo = string(info)
 
 	pipe, s := beam.NewPipelineWithRoot()
@@ -132,19 +147,137 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		return sum, fmt.Errorf("build report: %w", err)
 	}
 	sum.Build = report.Build
-	latest, err := readLatest(ctx, st)
-	if err != nil {
-		return sum, err
+	if report.Build.DocsFound == 0 {
+		return sum, fmt.Errorf("the inputs match no PDF file (%s): nothing was committed", strings.Join(cfg.Inputs, ", "))
 	}
-	if latest == p.version {
-		sum.Version = latest
-		if sum.Manifest, err = readManifest(ctx, st, latest); err != nil {
+	if report.Conflict != "" {
+		return sum, errors.New(report.Conflict)
+	}
+	if report.Superseded {
+		sum.SupersededBy = report.SupersededBy
+		fmt.Fprintf(progressOrDiscard(progress), "a concurrent build committed %s with every document this build processed: nothing to add\n", report.SupersededBy)
+		return sum, nil
+	}
+	if report.Committed {
+		sum.Version = p.version
+		if sum.Manifest, err = readManifest(ctx, st, p.version); err != nil {
 			return sum, err
 		}
-	} else if latest != latestBefore {
-		return sum, fmt.Errorf("after the build LATEST is %q, neither the new version %s nor the previous %q", latest, p.version, latestBefore)
 	}
 	return sum, nil
+}
+
+func progressOrDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// doneDocuments returns the documents of m that a build with extraction settings fingerprint
+// fp skips: those processed with the same settings, and those processed before settings were
+// recorded (kept as they are; --reprocess processes them again). It logs the documents that
+// are processed again because their settings differ, and which settings changed.
+func doneDocuments(m *shards.Manifest, fp string, ext map[string]any) []string {
+	var done []string
+	changed := map[string]int{}
+	legacy := 0
+	for _, d := range m.Documents {
+		old, ok := m.DocumentSettings[d]
+		switch {
+		case !ok || old == "":
+			legacy++
+			done = append(done, d)
+		case old == fp:
+			done = append(done, d)
+		default:
+			changed[old]++
+		}
+	}
+	if legacy > 0 {
+		slog.Info("documents of the previous version were built before settings were recorded: kept as they are (--reprocess processes them again)", "version", m.Version, "documents", legacy)
+	}
+	for old, n := range changed {
+		var diffs []string
+		for k, v := range ext {
+			ov, _ := json.Marshal(m.Fingerprints[old][k])
+			nv, _ := json.Marshal(v)
+			if string(ov) != string(nv) {
+				diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, ov, nv))
+			}
+		}
+		slices.Sort(diffs)
+		slog.Warn("settings changed since these documents were processed: they are processed again", "version", m.Version, "documents", n, "changes", strings.Join(diffs, ", "))
+	}
+	return done
+}
+
+// finishPending finishes a commit interrupted between its manifest and LATEST (a build killed
+// in its commit step): a version whose manifest was built on the version LATEST names becomes
+// LATEST, instead of the rerun making a second version of the same documents. It returns the
+// version LATEST names afterwards.
+func finishPending(ctx context.Context, st storage.Store) (string, error) {
+	latest, err := shards.ReadLatest(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	vs, err := shards.VersionsIn(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		v := vs[i]
+		if v.State != "pending" {
+			continue
+		}
+		if err := shards.MoveLatest(ctx, st, latest, v.Version); err != nil {
+			if errors.Is(err, shards.ErrLatestMoved) {
+				return shards.ReadLatest(ctx, st)
+			}
+			return "", fmt.Errorf("finish the interrupted commit of %s: %w", v.Version, err)
+		}
+		slog.Warn("finished the commit of a version whose build stopped between its manifest and LATEST", "version", v.Version, "previous", latest)
+		return v.Version, nil
+	}
+	return latest, nil
+}
+
+// cleanTemporaries removes temporary files of writers that died (local stores; an S3
+// upload that never completed is invisible and expires with the bucket's lifecycle rules).
+func cleanTemporaries(ctx context.Context, st storage.Store) {
+	c, ok := st.(interface {
+		CleanTemporaries(context.Context, time.Duration) (int, error)
+	})
+	if !ok {
+		return
+	}
+	n, err := c.CleanTemporaries(ctx, time.Hour)
+	if err != nil {
+		slog.Warn("cleaning stale temporary files", "location", st.String(), "err", err)
+	} else if n > 0 {
+		slog.Info("removed stale temporary files of killed writers", "location", st.String(), "files", n)
+	}
+}
+
+// eosinVersion is the program's version: its module version, else its VCS revision.
+func eosinVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && (v == "" || v == "(devel)") {
+			v = s.Value
+			if len(v) > 12 {
+				v = v[:12]
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return v
 }
 
 func absPath(p string) (string, error) {
@@ -159,28 +292,6 @@ func absPath(p string) (string, error) {
 		return path.Clean(p), nil
 	}
 	return path.Join(wd, p), nil
-}
-
-// newVersion names a new version after the UTC time, adding a suffix when that name is
-// already taken (even by an uncommitted, crashed build: its objects are never reused).
-func newVersion(ctx context.Context, st storage.Store, now time.Time) (string, error) {
-	base := now.Format("20060102T150405Z")
-	entries, err := st.List(ctx, "")
-	if err != nil {
-		return "", fmt.Errorf("list %s: %w", st, err)
-	}
-	taken := map[string]bool{}
-	for _, e := range entries {
-		taken[e.Key] = true
-	}
-	v := base
-	for i := 2; taken[v]; i++ {
-		v = fmt.Sprintf("%s-%d", base, i)
-	}
-	if err := shards.ValidVersion(v); err != nil {
-		return "", err
-	}
-	return v, nil
 }
 
 // freePort returns a free TCP port on localhost.

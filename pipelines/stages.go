@@ -66,6 +66,7 @@ func init() {
 	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
 	register.DoFn6x0[context.Context, string, func(*figItem) bool, func(*decision) bool, func(figItem), func(shards.Reject)](&joinFn{})
 	register.Function1x2(idOfFig)
+	register.Function1x1(reprocessMarker)
 	register.Function1x2(shaKey)
 	register.Emitter1[docRef]()
 	register.Emitter1[string]()
@@ -85,6 +86,9 @@ func init() {
 	register.Iter1[figItem]()
 	register.Iter1[decision]()
 }
+
+// reprocessMarker announces to dedup that a document is being processed.
+func reprocessMarker(w workItem) dedupItem { return dedupItem{Doc: w.SHA256, Marker: true} }
 
 // idOfFig keys a figure by its ID.
 func idOfFig(f figItem) (string, figItem) { return f.ID, f }
@@ -484,12 +488,27 @@ func filterFigure(it figItem, p quality.Params) (figItem, dedupItem, shards.Reje
 // small (ids, hashes, captions); the image bytes meet the decisions in joinFn.
 type dedupFn struct {
 	Options quality.Options `json:"options"`
+	// Reprocess: every input document is processed again; committed figures of unknown
+	// document (index lines written before documents were recorded) leave the decision too.
+	Reprocess bool `json:"reprocess"`
 }
 
 func (f *dedupFn) ProcessElement(ctx context.Context, _ int, items func(*dedupItem) bool, emit func(string, decision), groups func([]byte)) {
-	var all []quality.Item
+	var in []dedupItem
+	again := map[string]bool{}
 	var d dedupItem
 	for items(&d) {
+		if d.Marker {
+			again[d.Doc] = true
+			continue
+		}
+		in = append(in, d)
+	}
+	var all []quality.Item
+	for _, d := range in {
+		if d.Committed && (again[d.Doc] || (d.Doc == "" && f.Reprocess)) {
+			continue // the document is processed again: its old figures are replaced
+		}
 		all = append(all, quality.Item{ID: d.ID, ImageSHA256: d.ImageSHA256, PHash: d.PHash, HasPHash: d.HasPHash, Caption: d.Caption, Committed: d.Committed})
 	}
 	res := quality.Dedup(all, f.Options)

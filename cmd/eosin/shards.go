@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+	"time"
 
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
@@ -34,7 +35,7 @@ AWS_SECRET_ACCESS_KEY, MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or ~/.aws/credentia
 	f.StringVar(&s3.CABundle, "s3-ca-bundle", "", "PEM file of extra certificate authorities to trust (default: env AWS_CA_BUNDLE)")
 	f.BoolVar(&s3.Insecure, "s3-insecure", false, "plain HTTP for a host:port endpoint")
 	f.StringVar(&s3.Profile, "s3-profile", "", "profile in ~/.aws/credentials (default: env AWS_PROFILE)")
-	cmd.AddCommand(newShardsLsCmd(&s3), newShardsVerifyCmd(&s3), newShardsCatCmd(&s3))
+	cmd.AddCommand(newShardsLsCmd(&s3), newShardsVerifyCmd(&s3), newShardsCatCmd(&s3), newShardsGCCmd(&s3))
 	return cmd
 }
 
@@ -62,14 +63,9 @@ func newShardsLsCmd(s3 *storage.S3Config) *cobra.Command {
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "VERSION\tSTATE\tKIND\tRECORDS\tSHARDS\tBYTES\tREJECTS\tFORMATS\tCREATED")
 			for _, v := range vs {
-				state := "uncommitted"
-				switch {
-				case v.Err != nil:
-					state = "bad manifest"
-				case v.Latest:
-					state = "committed, LATEST"
-				case v.Committed:
-					state = "committed"
+				state := v.State
+				if v.Latest {
+					state += ", LATEST"
 				}
 				if m := v.Manifest; m != nil && v.Err == nil {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%v\t%s\n", v.Version, state, m.Kind, m.Totals.Records,
@@ -96,6 +92,7 @@ func newShardsLsCmd(s3 *storage.S3Config) *cobra.Command {
 func writeVersionsJSON(w io.Writer, vs []shards.VersionInfo) error {
 	type row struct {
 		Version   string          `json:"version"`
+		State     string          `json:"state"`
 		Committed bool            `json:"committed"`
 		Latest    bool            `json:"latest"`
 		Kind      shards.Kind     `json:"kind,omitempty"`
@@ -105,7 +102,7 @@ func writeVersionsJSON(w io.Writer, vs []shards.VersionInfo) error {
 	}
 	rows := []row{}
 	for _, v := range vs {
-		r := row{Version: v.Version, Committed: v.Committed, Latest: v.Latest}
+		r := row{Version: v.Version, State: v.State, Committed: v.Committed, Latest: v.Latest}
 		if v.Manifest != nil {
 			r.Kind, r.Formats, r.Totals = v.Manifest.Kind, v.Manifest.Formats, &v.Manifest.Totals
 		}
@@ -162,6 +159,57 @@ exits non-zero and lists the problems when anything is wrong.`,
 			return nil
 		},
 	}
+}
+
+func newShardsGCCmd(s3 *storage.S3Config) *cobra.Command {
+	var keep int
+	var del bool
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "gc PREFIX",
+		Short: "Remove old versions and every object no kept version references (dry run unless --delete)",
+		Long: `gc keeps the newest --keep committed versions (LATEST and its ancestors) and removes the
+other versions, with every object that no kept version references. A version references the
+unchanged shards of earlier versions instead of copying them: those objects stay as long as a
+kept version lists them. Versions without a committed manifest are removed too, unless their
+build started less than --grace ago (it may still be running).
+
+Without --delete, gc only reports what it would remove.`,
+		Example: `  eosin shards gc corpus/figures --keep 3
+  eosin shards gc s3://datasets/figures --keep 1 --delete`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			st, err := storage.Open(ctx, args[0], *s3)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := shards.GC(ctx, st, shards.GCOptions{Keep: keep, Delete: del, Grace: grace})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			verb := "would remove"
+			if del {
+				verb = "removed"
+			}
+			fmt.Fprintf(out, "kept %d versions: %v\n", len(rep.Kept), rep.Kept)
+			fmt.Fprintf(out, "%s %d versions: %v\n", verb, len(rep.Removed), rep.Removed)
+			if len(rep.Protected) > 0 {
+				fmt.Fprintf(out, "left alone (builds that may still run, or unreadable manifests): %v\n", rep.Protected)
+			}
+			fmt.Fprintf(out, "%s %d objects, %s (%d bytes)\n", verb, rep.Objects, humanBytes(rep.Bytes), rep.Bytes)
+			if !del && rep.Objects > 0 {
+				fmt.Fprintln(out, "dry run: give --delete to remove them")
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&keep, "keep", 1, "number of committed versions to keep (newest first, LATEST included)")
+	cmd.Flags().BoolVar(&del, "delete", false, "delete (without it gc only reports what it would delete)")
+	cmd.Flags().DurationVar(&grace, "grace", 6*time.Hour, "leave uncommitted versions younger than this alone (builds still running)")
+	return cmd
 }
 
 func newShardsCatCmd(s3 *storage.S3Config) *cobra.Command {

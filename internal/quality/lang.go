@@ -1,6 +1,7 @@
 package quality
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 )
@@ -47,6 +48,17 @@ func buildStopIndex() stopIndex {
 		}
 	}
 	return idx
+}
+
+// LanguageCodes lists the codes DetectLanguage can answer, sorted: the Latin-script languages
+// it knows by their stop words and the languages it knows by their script.
+func LanguageCodes() []string {
+	out := []string{"zh", "ja", "ko", "ru", "el", "ar", "he", "hi", "th"}
+	for code := range stopWords {
+		out = append(out, code)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Language is the outcome of DetectLanguage.
