@@ -202,3 +202,12 @@ func TestCoTCommand(t *testing.T) {
 		t.Fatalf("%d RL records, want 3", n)
 	}
 }
+
+// TestRewardServeDefaultAddr: `eosin reward serve` listens on the loopback interface unless
+// told otherwise.
+func TestRewardServeDefaultAddr(t *testing.T) {
+	f := newRewardServeCmd().Flags().Lookup("addr")
+	if f == nil || f.DefValue != reward.DefaultAddr || !strings.HasPrefix(f.DefValue, "127.0.0.1:") {
+		t.Fatalf("--addr default %v, want %s", f, reward.DefaultAddr)
+	}
+}
