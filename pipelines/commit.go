@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -806,10 +804,4 @@ func finishTotals(m *shards.Manifest) {
 	for _, v := range m.RejectCounts {
 		m.Totals.Rejects += v
 	}
-}
-
-// sha256Hex is the hex sha256 of b.
-func sha256Hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
 }
