@@ -67,6 +67,9 @@ type Package struct {
 	URI   string // the input as given
 	XML   *File
 	Files []*File // every other kept file (PDFs and images), sorted by name
+	// Loose is set for a .nxml/.xml file given alone: its folder is not the article's, so
+	// only a PDF named by the XML or named like it belongs to the article.
+	Loose bool
 }
 
 // kept tells which archive entries are worth keeping: article XML, PDFs and images.
@@ -154,7 +157,7 @@ func openDir(dir string, lim Limits) (*Package, error) {
 
 // openXMLFile takes a .nxml/.xml file with the files beside it.
 func openXMLFile(p string, lim Limits) (*Package, error) {
-	pkg := &Package{URI: p}
+	pkg := &Package{URI: p, Loose: true}
 	dir := filepath.Dir(p)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -301,8 +304,8 @@ func (pkg *Package) PDFs() []*File {
 }
 
 // choosePDF picks the article's PDF: the one the XML names, else the one named like the XML,
-// else the only PDF that is not supplementary material. nil when there is none (or no way to
-// tell several apart).
+// else (in a package folder or archive) the only PDF that is not supplementary material. nil
+// when there is none (or no way to tell several apart).
 func (pkg *Package) choosePDF(named string, supplementary []string) *File {
 	pdfs := pkg.PDFs()
 	if named != "" {
@@ -317,6 +320,9 @@ func (pkg *Package) choosePDF(named string, supplementary []string) *File {
 		if strings.EqualFold(strings.TrimSuffix(f.Name, path.Ext(f.Name)), stem) {
 			return f
 		}
+	}
+	if pkg.Loose {
+		return nil
 	}
 	supp := map[string]bool{}
 	for _, s := range supplementary {

@@ -255,9 +255,11 @@ func TestChoosePDF(t *testing.T) {
 		{"supplementary left out", xml, files("x.pdf", "x.s001.pdf"), "", []string{"x.s001.pdf"}, "x.pdf"},
 		{"ambiguous", xml, files("x.pdf", "y.pdf"), "", nil, ""},
 		{"none", xml, files("fig.jpg"), "", nil, ""},
+		{"loose xml: only its own", &File{Name: "a.xml"}, files("other.pdf"), "", nil, ""},
+		{"loose xml: named like it", &File{Name: "a.xml"}, files("a.pdf", "other.pdf"), "", nil, "a.pdf"},
 	}
 	for _, tt := range tests {
-		pkg := &Package{XML: tt.xml, Files: tt.files}
+		pkg := &Package{XML: tt.xml, Files: tt.files, Loose: strings.HasSuffix(tt.xml.Name, ".xml")}
 		got := pkg.choosePDF(strings.TrimPrefix(tt.named, "file:"), tt.supp)
 		name := ""
 		if got != nil {

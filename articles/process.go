@@ -158,7 +158,7 @@ func ProcessPackage(ctx context.Context, pkg *Package, opts Options) (Result, er
 				}
 			}
 		}
-	} else if len(pkg.PDFs()) > 1 {
+	} else if len(pkg.PDFs()) > 1 && !pkg.Loose {
 		res.Rejects = append(res.Rejects, shards.Reject{Stage: "ingest", Kind: "document", URI: pkg.URI,
 			Reason: "ambiguous_pdf", Detail: fmt.Sprintf("%d PDFs and none named by the XML", len(pkg.PDFs()))})
 	}
