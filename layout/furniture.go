@@ -25,15 +25,27 @@ const (
 // at the same height on many pages, and bare page numbers there. Furniture is never figure
 // content: it is never absorbed into a figure, and it does not bound one either (a figure may
 // reach into the top band beside a page number).
-func markFurniture(pages [][]tline, heights []float64) {
+func markFurniture(pages [][]tline, heights, widths []float64) {
 	type key struct {
 		text string
 		y    int
 	}
 	seen := map[key]map[int]bool{}
 	nPages := 0
-	keyOf := func(l tline, h float64) (key, bool) {
-		if h <= 0 || l.box.Y1 > furnitureBand*h && l.box.Y0 < (1-furnitureBand)*h {
+	keyOf := func(l tline, h, w float64) (key, bool) {
+		if h <= 0 {
+			return key{}, false
+		}
+		if isVertical(l) && w > 0 && (l.box.X1 < furnitureBand*w || l.box.X0 > (1-furnitureBand)*w) {
+			// A running head set vertically in the side margin, keyed by its distance from
+			// that edge.
+			x := l.box.X0
+			if x > w/2 {
+				x = x - w
+			}
+			return key{"|" + maskDigits(l.text), int(math.Round(x / furnitureYBucket))}, true
+		}
+		if l.box.Y1 > furnitureBand*h && l.box.Y0 < (1-furnitureBand)*h {
 			return key{}, false
 		}
 		y := l.box.Y0
@@ -48,7 +60,7 @@ func markFurniture(pages [][]tline, heights []float64) {
 		}
 		nPages++
 		for _, l := range ls {
-			if k, ok := keyOf(l, heights[pi]); ok {
+			if k, ok := keyOf(l, heights[pi], widths[pi]); ok {
 				if seen[k] == nil {
 					seen[k] = map[int]bool{}
 				}
@@ -59,7 +71,7 @@ func markFurniture(pages [][]tline, heights []float64) {
 	need := max(2, int(math.Ceil(furnitureMinShare*float64(nPages))))
 	for pi, ls := range pages {
 		for li := range ls {
-			k, ok := keyOf(ls[li], heights[pi])
+			k, ok := keyOf(ls[li], heights[pi], widths[pi])
 			if !ok {
 				continue
 			}

@@ -451,6 +451,8 @@ func computeStats(pages [][]tline, pageWidth float64) docStats {
 		}
 	}
 	if len(sizeChars) == 0 {
+		// No text at all (blank, image-only or vector-only pages): one column, the page.
+		st.columns = []span{{0, pageWidth}}
 		return st
 	}
 	st.bodySize = argmaxF(sizeChars)

@@ -193,14 +193,14 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		}
 	}
 	st := computeStats(lines, pageWidth)
-	heights := make([]float64, n)
+	heights, widths := make([]float64, n), make([]float64, n)
 	for i := range lines {
 		lines[i] = finishLines(lines[i], st.columns)
 		if pages[i] != nil {
-			heights[i] = pages[i].Height
+			heights[i], widths[i] = pages[i].Height, pages[i].Width
 		}
 	}
-	markFurniture(lines, heights)
+	markFurniture(lines, heights, widths)
 	painted := make([][]extract.Rect, n)
 	for i, p := range pages {
 		if p != nil {
@@ -511,6 +511,15 @@ var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed}
 // perceptual hash and keeps the native bytes of a single embedded image.
 func renderFigure(pageImg image.Image, p *extract.Page, fig *Figure, dpi int) error {
 	region := extract.Rect{X0: fig.BBox[0], Y0: fig.BBox[1], X1: fig.BBox[2], Y1: fig.BBox[3]}
+	if p != nil && fig.Kind != string(caption.Table) {
+		capBox := extract.Rect{X0: fig.CaptionBox[0], Y0: fig.CaptionBox[1], X1: fig.CaptionBox[2], Y1: fig.CaptionBox[3]}
+		grown := growOverCutInk(pageImg, region, dpi, inkObstacles(p, region, capBox), extract.Rect{X1: p.Width, Y1: p.Height})
+		if grown != region {
+			region = grown
+			fig.BBox = toBox(region)
+			fig.Quality.Flags = append(fig.Quality.Flags, "grown_to_ink")
+		}
+	}
 	s := float64(dpi) / 72
 	pb := pageImg.Bounds()
 	r := image.Rect(int(region.X0*s), int(region.Y0*s), int(math.Ceil(region.X1*s)), int(math.Ceil(region.Y1*s))).

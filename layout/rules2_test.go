@@ -89,7 +89,7 @@ func TestMarkFurniture(t *testing.T) {
 		page("1", tline{text: "Open Access", box: rect(76, 20, 140, 30)}),
 		page("2"), page("3"), page("4", tline{text: "12", box: rect(290, 770, 300, 780)}),
 	}
-	markFurniture(pages, []float64{792, 792, 792, 792})
+	markFurniture(pages, []float64{792, 792, 792, 792}, []float64{612, 612, 612, 612})
 	tests := []struct {
 		page, line int
 		want       bool
