@@ -30,8 +30,23 @@ import (
 type Limits struct {
 	// MaxStreamBytes is the largest decompressed size of one stream (content, image, font, CMap).
 	MaxStreamBytes int64
+	// MaxContentBytes is a tighter bound for content, form, font and CMap streams (and a
+	// page's content streams together), which are interpreted, not just copied: a bomb of
+	// operators costs several times its size.
+	MaxContentBytes int64
+	// MaxDocumentBytes bounds the bytes decompressed for one document in all (every read
+	// of a page counts): the budget is MaxDocumentBytes plus 64 times the file's size, so
+	// that long documents always fit and decompression bombs do not. Once spent, every
+	// further page fails with this limit.
+	MaxDocumentBytes int64
 	// MaxImagePixels is the largest width × height of an image whose bytes are decoded.
 	MaxImagePixels int64
+	// MaxRenderPixels is the largest width × height of a page render (Render); it is checked
+	// before MuPDF is called, with the page's UserUnit applied.
+	MaxRenderPixels int64
+	// MaxPages is the most pages a document may have, counted in its page tree (the /Count
+	// entries are not trusted). A larger document fails to open with this limit.
+	MaxPages int
 	// MaxOperators is the largest number of content-stream operators run for one page,
 	// Form XObjects included.
 	MaxOperators int
@@ -42,10 +57,14 @@ type Limits struct {
 // DefaultLimits are generous for real documents and small enough to stop hostile ones.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxStreamBytes: 256 << 20,
-		MaxImagePixels: 100 << 20,
-		MaxOperators:   2_000_000,
-		MaxFormDepth:   12,
+		MaxStreamBytes:   256 << 20,
+		MaxContentBytes:  64 << 20,
+		MaxDocumentBytes: 1 << 30,
+		MaxImagePixels:   48 << 20,
+		MaxRenderPixels:  64 << 20,
+		MaxPages:         100_000,
+		MaxOperators:     2_000_000,
+		MaxFormDepth:     12,
 	}
 }
 
@@ -67,6 +86,18 @@ func WithLimits(l Limits) Option {
 		}
 		if l.MaxImagePixels > 0 {
 			d.MaxImagePixels = l.MaxImagePixels
+		}
+		if l.MaxContentBytes > 0 {
+			d.MaxContentBytes = l.MaxContentBytes
+		}
+		if l.MaxDocumentBytes > 0 {
+			d.MaxDocumentBytes = l.MaxDocumentBytes
+		}
+		if l.MaxRenderPixels > 0 {
+			d.MaxRenderPixels = l.MaxRenderPixels
+		}
+		if l.MaxPages > 0 {
+			d.MaxPages = l.MaxPages
 		}
 		if l.MaxOperators > 0 {
 			d.MaxOperators = l.MaxOperators
@@ -98,6 +129,8 @@ type Document struct {
 	fonts map[fontKey]*font
 
 	panics bool // tests (fuzzing): let panics through instead of turning them into errors
+
+	decoded int64 // bytes decompressed so far (MaxDocumentBytes); guarded by mu
 
 	renderMu sync.Mutex // guards fz
 	fz       renderer
@@ -158,6 +191,13 @@ func OpenBytes(data []byte, opts ...Option) (doc *Document, err error) {
 	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, fmt.Errorf("%w: page tree: %v", ErrCorrupt, err)
 	}
+	// The page count comes from the page tree itself: a /Count that lies (two billion
+	// pages in a few kilobytes) must not size anything.
+	n, err := countPages(ctx, cfg.limits.MaxPages)
+	if err != nil {
+		return nil, err
+	}
+	ctx.PageCount = n
 	if ctx.PageCount <= 0 {
 		return nil, fmt.Errorf("%w: no pages", ErrCorrupt)
 	}
@@ -251,16 +291,31 @@ func (d *Document) deref(o types.Object) (r types.Object) {
 
 // decode runs pdfcpu's filter pipeline on sd within the stream limit; pdfcpu panics on
 // malformed data become ErrCorrupt.
-func (d *Document) decode(sd *types.StreamDict) (err error) {
+func (d *Document) decode(sd *types.StreamDict, limit int64, name string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: stream decoder panic: %v", ErrCorrupt, r)
 		}
 	}()
-	err = sd.DecodeWithLimit(d.cfg.limits.MaxStreamBytes)
-	if errors.Is(err, filter.ErrDecodeLimitExceeded) {
-		return &LimitError{Limit: "MaxStreamBytes", Value: d.cfg.limits.MaxStreamBytes + 1, Max: d.cfg.limits.MaxStreamBytes}
+	budget := d.cfg.limits.MaxDocumentBytes + 64*int64(len(d.data))
+	left := budget - d.decoded
+	if left <= 0 {
+		return &LimitError{Limit: "MaxDocumentBytes", Value: d.decoded, Max: budget}
 	}
+	docLimit := false
+	if left < limit {
+		limit, docLimit = left, true
+	}
+	err = sd.DecodeWithLimit(limit)
+	if errors.Is(err, filter.ErrDecodeLimitExceeded) {
+		if docLimit {
+			d.decoded = budget
+			return &LimitError{Limit: "MaxDocumentBytes", Value: budget + 1, Max: budget}
+		}
+		d.decoded += limit
+		return &LimitError{Limit: name, Value: limit + 1, Max: limit}
+	}
+	d.decoded += int64(len(sd.Content))
 	if err != nil {
 		return fmt.Errorf("%w: stream: %v", ErrCorrupt, err)
 	}
@@ -315,19 +370,32 @@ func (d *Document) name(o types.Object) string {
 	return ""
 }
 
-// streamData returns the decoded bytes of a stream object, within MaxStreamBytes.
+// streamData returns the decoded bytes of a content, form, font or CMap stream, within
+// MaxContentBytes (and MaxDocumentBytes).
 func (d *Document) streamData(o types.Object) ([]byte, *types.StreamDict, error) {
+	if d.cfg.limits.MaxStreamBytes < d.cfg.limits.MaxContentBytes {
+		return d.streamDataLimit(o, d.cfg.limits.MaxStreamBytes, "MaxStreamBytes")
+	}
+	return d.streamDataLimit(o, d.cfg.limits.MaxContentBytes, "MaxContentBytes")
+}
+
+// imageData returns the decoded bytes of an image stream, within MaxStreamBytes.
+func (d *Document) imageData(o types.Object) ([]byte, *types.StreamDict, error) {
+	return d.streamDataLimit(o, d.cfg.limits.MaxStreamBytes, "MaxStreamBytes")
+}
+
+func (d *Document) streamDataLimit(o types.Object, limit int64, name string) ([]byte, *types.StreamDict, error) {
 	sd, ok := d.deref(o).(types.StreamDict)
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: not a stream", ErrCorrupt)
 	}
 	if sd.Content == nil {
-		if err := d.decode(&sd); err != nil {
+		if err := d.decode(&sd, limit, name); err != nil {
 			return nil, &sd, err
 		}
 	}
-	if int64(len(sd.Content)) > d.cfg.limits.MaxStreamBytes {
-		return nil, &sd, &LimitError{Limit: "MaxStreamBytes", Value: int64(len(sd.Content)), Max: d.cfg.limits.MaxStreamBytes}
+	if int64(len(sd.Content)) > limit {
+		return nil, &sd, &LimitError{Limit: name, Value: int64(len(sd.Content)), Max: limit}
 	}
 	return sd.Content, &sd, nil
 }

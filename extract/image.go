@@ -51,7 +51,7 @@ func (in *interp) placeImage(ref types.Object, sd types.StreamDict, name string)
 			in.warn("image %s: %v", name, err)
 			img.NeedsRender = true
 		} else {
-			data, _, err := d.streamData(ref)
+			data, _, err := d.imageData(ref)
 			if err != nil {
 				in.warn("image %s: %v", name, err)
 				img.NeedsRender = true
@@ -449,7 +449,7 @@ func (in *interp) inlineImage(l *lexer, res resources) error {
 			sd := types.StreamDict{Dict: dict, Raw: data, FilterPipeline: filters}
 			if len(filters) == 0 {
 				sd.Content = data
-			} else if err := in.doc.decode(&sd); err != nil {
+			} else if err := in.doc.decode(&sd, in.doc.cfg.limits.MaxStreamBytes, "MaxStreamBytes"); err != nil {
 				if isLimit(err) {
 					return err
 				}

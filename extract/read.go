@@ -108,8 +108,8 @@ func (d *Document) pageContent(pd types.Dict) ([]byte, error) {
 			_ = i
 			continue
 		}
-		if int64(len(out)+len(data)) > d.cfg.limits.MaxStreamBytes {
-			return nil, &LimitError{Limit: "MaxStreamBytes", Value: int64(len(out) + len(data)), Max: d.cfg.limits.MaxStreamBytes}
+		if lim := min(d.cfg.limits.MaxContentBytes, d.cfg.limits.MaxStreamBytes); int64(len(out)+len(data)) > lim {
+			return nil, &LimitError{Limit: "MaxContentBytes", Value: int64(len(out) + len(data)), Max: lim}
 		}
 		out = append(out, data...)
 		out = append(out, '\n')

@@ -19,7 +19,8 @@ type renderer interface {
 
 // Render rasterises page n (1-based) at dpi. A non-empty region (page space, points) crops the
 // result to that region; an empty one returns the whole page. MuPDF is not goroutine-safe per
-// document, so renders of one Document run one at a time.
+// document, so renders of one Document run one at a time. A render larger than
+// Limits.MaxRenderPixels fails with a *LimitError before MuPDF is called.
 func (d *Document) Render(ctx context.Context, n int, dpi float64, region Rect) (image.Image, error) {
 	if n < 1 || n > d.NumPages() {
 		return nil, fmt.Errorf("render page %d of %d: %w", n, d.NumPages(), ErrPageRange)
@@ -30,6 +31,12 @@ func (d *Document) Render(ctx context.Context, n int, dpi float64, region Rect) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	// Checked before MuPDF is called: a page too large to render would make it allocate
+	// (and abort on failing to allocate) tens of gigabytes.
+	_, _, fzDPI, err := d.renderSize(n, dpi)
+	if err != nil {
+		return nil, fmt.Errorf("render page %d: %w", n, err)
+	}
 	d.renderMu.Lock()
 	defer d.renderMu.Unlock()
 	if d.fz == nil {
@@ -39,7 +46,7 @@ func (d *Document) Render(ctx context.Context, n int, dpi float64, region Rect) 
 		}
 		d.fz = fz
 	}
-	img, err := d.fz.ImageDPI(n-1, dpi)
+	img, err := d.fz.ImageDPI(n-1, fzDPI)
 	if err != nil {
 		return nil, fmt.Errorf("render page %d: %w", n, err)
 	}

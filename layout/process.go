@@ -121,7 +121,7 @@ func reasonFor(err error) string {
 	case errors.Is(err, extract.ErrEncrypted):
 		return "encrypted"
 	case errors.Is(err, extract.ErrLimit):
-		return "limit"
+		return extract.LimitReason(err)
 	case errors.Is(err, extract.ErrCorrupt):
 		return "corrupt"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -131,9 +131,16 @@ func reasonFor(err error) string {
 }
 
 // Process extracts the figures of an open document (see ProcessDocument).
-func Process(ctx context.Context, doc *extract.Document, opts Options) (Result, error) {
-	r := Result{Pages: doc.NumPages(), SHA256: doc.SHA256(), Doc: docOf(doc, opts.URI)}
-	var err error
+// A panic in a document-wide step becomes the document's reject (reason "panic") and a
+// *PanicError; a panic on one page becomes that page's reject and the other pages go on.
+func Process(ctx context.Context, doc *extract.Document, opts Options) (r Result, err error) {
+	r = Result{Pages: doc.NumPages(), SHA256: doc.SHA256(), Doc: docOf(doc, opts.URI)}
+	defer func() {
+		if x := recover(); x != nil {
+			pe := newPanicError(opts.URI, 0, x)
+			r.Figures, r.Scanned, r.Rejects, err = nil, nil, []shards.Reject{pe.reject(r.SHA256)}, pe
+		}
+	}()
 	r.Figures, r.Rejects, r.Scanned, err = process(ctx, doc, opts)
 	return r, err
 }
@@ -154,8 +161,11 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	var deferred []int
 	var out []Figure
 	n := doc.NumPages()
+	// Only each page's lines, painted boxes and size are kept from this first pass; pages
+	// are read again when laid out (see stubPage).
 	pages := make([]*extract.Page, n)
 	lines := make([][]tline, n)
+	painted := make([][]extract.Rect, n)
 	pageWidth := 0.0
 	for i := 0; i < n; i++ {
 		if err := ctx.Err(); err != nil {
@@ -177,7 +187,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			}
 			figs, err := opts.Scanned(ctx, doc, i+1)
 			if err != nil {
-				rejects = append(rejects, shards.Reject{Stage: "ocr", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "ocr_failed", Detail: err.Error()})
+				rejects = append(rejects, shards.Reject{Stage: "ocr", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: ocrReason(err), Detail: err.Error()})
 				continue
 			}
 			for _, f := range figs {
@@ -186,8 +196,15 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			}
 			continue
 		}
-		pages[i] = p
-		lines[i] = pageLines(p)
+		if err := safely(opts.URI, i+1, func() {
+			lines[i] = pageLines(p)
+			painted[i], _ = paintedBoxes(p)
+		}); err != nil {
+			lines[i], painted[i] = nil, nil
+			rejects = append(rejects, err.(*PanicError).reject(sha))
+			continue
+		}
+		pages[i] = stubPage(p)
 		if pageWidth == 0 {
 			pageWidth = p.Width
 		}
@@ -201,12 +218,6 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		}
 	}
 	markFurniture(lines, heights, widths)
-	painted := make([][]extract.Rect, n)
-	for i, p := range pages {
-		if p != nil {
-			painted[i], _ = paintedBoxes(p)
-		}
-	}
 	furnitureBoxes := furnitureGraphics(painted, heights)
 	cands := findCandidates(lines, painted, st)
 	byPage := map[int][]candidate{}
@@ -221,6 +232,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		key   groupKey
 	}
 	var found []pending
+	reader := pageReader{doc: doc}
 	for i, p := range pages {
 		if p == nil {
 			continue
@@ -228,14 +240,32 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		if err := ctx.Err(); err != nil {
 			return out, rejects, deferred, err
 		}
-		pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace, furniture: furnitureBoxes[i]}
-		figs, fails := layoutPage(pm, byPage[i], st)
-		if i+1 < len(lines) && pages[i+1] != nil {
-			for k := range figs {
-				continueCaption(pm, &figs[k], lines[i+1], st)
+		if len(byPage[i]) > 0 || opts.Trace != nil {
+			// Captions on this page (or a tracer watching): the whole page is needed again.
+			full, err := reader.page(ctx, i+1)
+			if err != nil {
+				rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: reasonFor(err), Detail: err.Error()})
+				pages[i] = nil
+				continue
 			}
+			p = full
 		}
-		mentions.addText(bodyText(pm, st.columns))
+		var figs []pageFigure
+		var fails []string
+		if err := safely(opts.URI, i+1, func() {
+			pm := &pageModel{page: p, lines: lines[i], tracer: opts.Trace, furniture: furnitureBoxes[i]}
+			figs, fails = layoutPage(pm, byPage[i], st)
+			if i+1 < len(lines) && pages[i+1] != nil {
+				for k := range figs {
+					continueCaption(pm, &figs[k], lines[i+1], st)
+				}
+			}
+			mentions.addText(bodyText(pm, st.columns))
+		}); err != nil {
+			rejects = append(rejects, err.(*PanicError).reject(sha))
+			pages[i] = nil
+			continue
+		}
 		for _, f := range fails {
 			rejects = append(rejects, shards.Reject{Stage: "layout", Kind: "figure", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: "no_region", Detail: f})
 		}
@@ -255,11 +285,9 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			}
 			found = append(found, pending{Figure{Figure: rec}, i, pf.score, groupKey{pf.kind, rec.Label}})
 		}
-		// Keep image bytes only on pages with figures; the rest is not needed any more.
-		if len(figs) == 0 {
-			pages[i] = nil
-		}
+		pages[i] = nil
 	}
+	reader.last = nil
 	// A label found twice (a mention that passed the filters and also got a region) keeps the
 	// best-scored region.
 	best := map[groupKey]int{}
@@ -280,7 +308,13 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		fig := f.fig
 		fig.Mentions = mentions[fig.Label]
 		if opts.Render {
-			if r := crop.crop(ctx, pages[f.page], &fig); r != nil {
+			// The page with its image bytes, for the native bytes of single-image figures.
+			p, err := reader.page(ctx, f.page+1)
+			if err != nil {
+				rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: opts.URI, DocSHA: sha, Page: f.page + 1, Reason: reasonFor(err), Detail: err.Error()})
+				continue
+			}
+			if r := crop.crop(ctx, p, &fig); r != nil {
 				rejects = append(rejects, *r)
 				continue
 			}
@@ -308,7 +342,7 @@ func (c *cropper) crop(ctx context.Context, p *extract.Page, fig *Figure) *shard
 	if c.page != fig.Page || c.pageImg == nil {
 		img, err := c.doc.Render(ctx, fig.Page, float64(c.dpi), extract.Rect{})
 		if err != nil {
-			return &shards.Reject{Stage: "layout", Kind: "page", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, Reason: "render_failed", Detail: err.Error()}
+			return &shards.Reject{Stage: "layout", Kind: "page", URI: fig.Doc.URI, DocSHA: fig.Doc.SHA256, Page: fig.Page, Reason: renderReason(err), Detail: err.Error()}
 		}
 		c.page, c.pageImg = fig.Page, img
 	}

@@ -138,7 +138,7 @@ func Run(ctx context.Context, inputs []string, dir string, opts RunOptions) (Sum
 			for i := range work {
 				o := opts.Options
 				o.URI = inputs[i]
-				res, err := ExtractFile(ctx, inputs[i], o)
+				res, err := extractIsolated(ctx, inputs[i], o)
 				results[i] <- docResult{figs: res.Figures, rejects: res.Rejects, pages: res.Pages, sha: res.SHA256, err: err}
 			}
 		}()

@@ -186,7 +186,8 @@ type layoutFn struct {
 func (f *layoutFn) Setup()    { f.stores = newStores(f.S3) }
 func (f *layoutFn) Teardown() { f.stores.close() }
 
-func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult)) error {
+func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult)) (err error) {
+	defer recoverDocument(ctx, w, reject, result, &err)
 	res, err := layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange, emit, reject)
 	if err != nil {
 		return err
@@ -215,7 +216,8 @@ func (f *renderFn) Teardown() {
 	f.scanned.close()
 }
 
-func (f *renderFn) ProcessElement(ctx context.Context, r rangeItem, emit func(figItem), reject func(shards.Reject), result func(rangeResult)) error {
+func (f *renderFn) ProcessElement(ctx context.Context, r rangeItem, emit func(figItem), reject func(shards.Reject), result func(rangeResult)) (err error) {
+	defer recoverRange(ctx, r, reject, result, &err)
 	res, err := renderRange(ctx, f.stores, r, f.DPI, f.scanned, emit, reject)
 	if err != nil {
 		return err
@@ -230,7 +232,7 @@ func rejectReason(err error) string {
 	case errors.Is(err, extract.ErrEncrypted):
 		return "encrypted"
 	case errors.Is(err, extract.ErrLimit):
-		return "limit"
+		return extract.LimitReason(err)
 	case errors.Is(err, extract.ErrCorrupt):
 		return "corrupt"
 	}
@@ -293,7 +295,10 @@ func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRa
 		}
 		res.Status = "rejected"
 		mDocsRejected.Inc(ctx, 1)
-		rej(shards.Reject{Stage: "layout", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "layout_failed", Detail: err.Error()})
+		var pe *layout.PanicError
+		if !errors.As(err, &pe) { // a recovered panic is already among lr.Rejects
+			rej(shards.Reject{Stage: "layout", Kind: "document", URI: w.URI, DocSHA: w.SHA256, Reason: "layout_failed", Detail: err.Error()})
+		}
 	}
 	for _, r := range lr.Rejects {
 		rej(r)
@@ -390,7 +395,7 @@ func renderRange(ctx context.Context, st *stores, r rangeItem, dpi int, sp *scan
 			if ctx.Err() != nil {
 				return res, fmt.Errorf("%s page %d: %w", r.URI, p, err)
 			}
-			rej(shards.Reject{Stage: "ocr", Kind: "page", URI: r.URI, DocSHA: r.SHA256, Page: p, Reason: "ocr_failed", Detail: err.Error()})
+			rej(shards.Reject{Stage: "ocr", Kind: "page", URI: r.URI, DocSHA: r.SHA256, Page: p, Reason: reasonOr(err, "ocr_failed"), Detail: err.Error()})
 			continue
 		}
 		for _, f := range found {

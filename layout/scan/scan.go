@@ -43,7 +43,15 @@ type Options struct {
 	NoCrops bool
 	// Tables keeps table records (Kind "table") besides figures.
 	Tables bool
+	// MaxPixels is the largest page image (width × height) handed to Tesseract (default
+	// DefaultMaxPixels). A larger embedded image is rendered at DPI instead; a render larger
+	// than this fails the page with a *extract.LimitError (reject reason limit_pixels)
+	// before MuPDF or Tesseract is called.
+	MaxPixels int64
 }
+
+// DefaultMaxPixels bounds OCR work per page: 36 Mpx is a letter page at 700 dpi.
+const DefaultMaxPixels = 36 << 20
 
 // Scanner finds figures on scanned pages. It is safe for concurrent use; OCR engines come from
 // the pool.
@@ -56,6 +64,9 @@ type Scanner struct {
 func New(pool *ocr.Pool, opts Options) *Scanner {
 	if opts.DPI <= 0 {
 		opts.DPI = 200
+	}
+	if opts.MaxPixels <= 0 {
+		opts.MaxPixels = DefaultMaxPixels
 	}
 	if opts.MinOrientationConf <= 0 {
 		opts.MinOrientationConf = 3
@@ -84,7 +95,7 @@ func (s *Scanner) LoadPage(ctx context.Context, doc *extract.Document, n int) (*
 	if err != nil {
 		return nil, fmt.Errorf("page %d: %w", n, err)
 	}
-	if im, ok := pageImage(p); ok {
+	if im, ok := pageImage(p); ok && int64(im.Width)*int64(im.Height) <= s.opts.MaxPixels {
 		dpi := int(math.Round(float64(im.Width) / (im.BBox.Width() / 72)))
 		img, err := decodeEmbedded(im, dpi)
 		if err == nil && img.Bounds().Dx() == im.Width && img.Bounds().Dy() == im.Height {
@@ -95,6 +106,11 @@ func (s *Scanner) LoadPage(ctx context.Context, doc *extract.Document, n int) (*
 			img.Close()
 		}
 		slog.Debug("scan: embedded page image unusable, rendering", "page", n, "err", err)
+	}
+	// The render's size is known before anything is rendered.
+	if px := math.Ceil(p.Width*float64(s.opts.DPI)/72) * math.Ceil(p.Height*float64(s.opts.DPI)/72); px > float64(s.opts.MaxPixels) {
+		return nil, fmt.Errorf("page %d: render for OCR at %d dpi: %w", n, s.opts.DPI,
+			&extract.LimitError{Limit: "MaxRenderPixels", Value: int64(min(px, math.MaxInt64/2)), Max: s.opts.MaxPixels})
 	}
 	r, err := doc.Render(ctx, n, float64(s.opts.DPI), extract.Rect{})
 	if err != nil {
