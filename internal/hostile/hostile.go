@@ -345,11 +345,36 @@ func encrypt(pdf []byte, pw string) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// GoodDocument is a two-page document with one vector figure on each page: what the corpus
-// is mixed with when no real PDFs are at hand.
+// GoodDocument is a two-page document with one vector figure on each page, drawn unlike the
+// hostile cases' bar charts (so that deduplication never takes a hostile copy for it): what
+// the corpus is mixed with when no real PDFs are at hand.
 func GoodDocument() []byte {
 	var b builder
-	return b.document(0, page{content: figurePage(1)}, page{content: figurePage(2)})
+	return b.document(0, page{content: drawingPage(1, 0)}, page{content: drawingPage(2, 1)})
+}
+
+// drawingPage is a page with body text and a figure of crossing lines (style 0) or
+// concentric diamonds (style 1) above its caption.
+func drawingPage(n, style int) string {
+	var s strings.Builder
+	s.WriteString(body(72, 740, 6))
+	s.WriteString("q 0 0 0 RG 2 w 100 400 m 500 400 l 500 640 l 100 640 l h S\n")
+	switch style {
+	case 0:
+		for k := 0; k < 12; k++ {
+			fmt.Fprintf(&s, "%d 0 0 RG 110 %d m 490 %d l S\n", k%2, 410+k*18, 630-k*18)
+		}
+	default:
+		for k := 1; k <= 6; k++ {
+			r := k * 18
+			fmt.Fprintf(&s, "0 0.5 0 RG 300 %d m %d 520 l 300 %d l %d 520 l h S\n", 520+r, 300+r, 520-r, 300-r)
+		}
+		s.WriteString("0.8 0.1 0.1 rg 280 500 40 40 re f\n")
+	}
+	s.WriteString("Q\n")
+	s.WriteString(text(72, 380, 9, fmt.Sprintf("Figure %d. A generated drawing of distinct lines and shapes, unlike any other figure here.", n)))
+	s.WriteString(body(72, 340, 12))
+	return s.String()
 }
 
 // WriteBook writes a pages-long book to w without holding it: body text on every page and a
