@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/eosinlab/eosin/extract"
+	"github.com/eosinlab/eosin/layout/caption"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -133,4 +135,79 @@ func ocrReason(err error) string {
 		return r
 	}
 	return "ocr_failed"
+}
+
+// zeroWords stands in for the words of lines kept without them: a line keeps the number of
+// its words (document statistics count them) as a slice of one shared, never written array of
+// zero words. Only caption lines (findCandidates reads their first word's font) keep theirs;
+// a page laid out with captions gets its words back from a second read (withWords).
+type zeroWords struct{ buf []extract.Word }
+
+func newZeroWords() *zeroWords { return &zeroWords{buf: make([]extract.Word, 256)} }
+
+func (z *zeroWords) get(n int) []extract.Word {
+	if n > len(z.buf) {
+		z.buf = make([]extract.Word, max(n, 2*len(z.buf)))
+	}
+	return z.buf[:n:n] // full slice: an append reallocates instead of writing here
+}
+
+// compact copies lines without their words, keeping those of caption lines when captions.
+func (z *zeroWords) compact(ls []tline, captions bool) []tline {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]tline, len(ls))
+	for i, l := range ls {
+		if captions {
+			if _, ok := caption.MatchLine(l.text); ok {
+				l.words = slices.Clip(l.words)
+				out[i] = l
+				continue
+			}
+		}
+		l.words = z.get(len(l.words))
+		out[i] = l
+	}
+	return out
+}
+
+// fullLines reads page n again and returns its finished lines with their words.
+func fullLines(ctx context.Context, doc *extract.Document, n int, p *extract.Page, st docStats) ([]tline, error) {
+	if p == nil {
+		var err error
+		if p, err = doc.Page(ctx, n); err != nil {
+			return nil, err
+		}
+	}
+	var ls []tline
+	err := safely(doc.Path(), n, func() { ls = finishLines(pageLines(p), st.columns) })
+	return ls, err
+}
+
+// withWords gives the compact lines of page p their words back, from a second read of the
+// page; every other field (furniture marks, roles) stays as the document-wide steps set it.
+func withWords(ctx context.Context, doc *extract.Document, p *extract.Page, compact []tline, st docStats) ([]tline, error) {
+	full, err := fullLines(ctx, doc, p.Number, p, st)
+	if err != nil {
+		return nil, err
+	}
+	if len(full) != len(compact) {
+		return nil, fmt.Errorf("page %d: %d lines on a second read, %d on the first", p.Number, len(full), len(compact))
+	}
+	out := make([]tline, len(compact))
+	for i, l := range compact {
+		l.words = full[i].words
+		out[i] = l
+	}
+	return out, nil
+}
+
+// pageReject records a page that could not be read again (or panicked doing so).
+func pageReject(uri, sha string, n int, err error) shards.Reject {
+	if pe, ok := err.(*PanicError); ok {
+		pe.URI = uri
+		return pe.reject(sha)
+	}
+	return shards.Reject{Stage: "extract", Kind: "page", URI: uri, DocSHA: sha, Page: n, Reason: reasonFor(err), Detail: err.Error()}
 }

@@ -1,11 +1,15 @@
 package layout
 
 import (
+	"bufio"
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/eosinlab/eosin/internal/hostile"
 )
@@ -79,4 +83,59 @@ func TestPanicBecomesReject(t *testing.T) {
 		!strings.Contains(r.Detail, "layout/isolate_test.go") {
 		t.Errorf("reject %+v", r)
 	}
+}
+
+// BenchmarkLongBook lays out and renders a generated 5,000-page book (a captioned figure on
+// every tenth page) and reports pages/s and the peak Go heap sampled every 50 ms: a document's
+// memory is its text lines, never its pages. Peak RSS is measured outside (docs/pipelines.md).
+//
+//	go test -run '^$' -bench LongBook -benchtime 1x ./layout/
+func BenchmarkLongBook(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "book.pdf")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if err := hostile.WriteBook(w, 5000, 10); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	var peak uint64
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				runtime.ReadMemStats(&ms)
+				mu.Lock()
+				peak = max(peak, ms.HeapInuse)
+				mu.Unlock()
+			}
+		}
+	}()
+	b.ResetTimer()
+	for range b.N {
+		res, err := ExtractFile(context.Background(), path, Options{Render: true})
+		if err != nil || len(res.Figures) != 500 {
+			b.Fatalf("%d figures, %v", len(res.Figures), err)
+		}
+	}
+	b.StopTimer()
+	close(done)
+	mu.Lock()
+	defer mu.Unlock()
+	b.ReportMetric(float64(5000*b.N)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(peak)/(1<<20), "MiB-heap-peak")
 }

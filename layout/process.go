@@ -161,8 +161,9 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	var deferred []int
 	var out []Figure
 	n := doc.NumPages()
-	// Only each page's lines, painted boxes and size are kept from this first pass; pages
-	// are read again when laid out (see stubPage).
+	// Only each page's lines (without their words, see compactLines), painted boxes and
+	// size are kept from this first pass; pages are read again when needed (see stubPage).
+	zero := newZeroWords()
 	pages := make([]*extract.Page, n)
 	lines := make([][]tline, n)
 	painted := make([][]extract.Rect, n)
@@ -197,7 +198,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			continue
 		}
 		if err := safely(opts.URI, i+1, func() {
-			lines[i] = pageLines(p)
+			lines[i] = zero.compact(pageLines(p), false)
 			painted[i], _ = paintedBoxes(p)
 		}); err != nil {
 			lines[i], painted[i] = nil, nil
@@ -212,7 +213,19 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	st := computeStats(lines, pageWidth)
 	heights, widths := make([]float64, n), make([]float64, n)
 	for i := range lines {
-		lines[i] = finishLines(lines[i], st.columns)
+		if pages[i] != nil {
+			// Merging fragments across the column gutter needs the words: the page is read
+			// again, and only caption lines keep their words.
+			full, err := fullLines(ctx, doc, i+1, nil, st)
+			if err != nil {
+				rejects = append(rejects, pageReject(opts.URI, sha, i+1, err))
+				pages[i], lines[i], painted[i] = nil, nil, nil
+				continue
+			}
+			lines[i] = zero.compact(full, true)
+		} else {
+			lines[i] = finishLines(lines[i], st.columns)
+		}
 		if pages[i] != nil {
 			heights[i], widths[i] = pages[i].Height, pages[i].Width
 		}
@@ -241,10 +254,14 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			return out, rejects, deferred, err
 		}
 		if len(byPage[i]) > 0 || opts.Trace != nil {
-			// Captions on this page (or a tracer watching): the whole page is needed again.
+			// Captions on this page (or a tracer watching): the whole page is needed again,
+			// and its lines with their words.
 			full, err := reader.page(ctx, i+1)
+			if err == nil {
+				lines[i], err = withWords(ctx, doc, full, lines[i], st)
+			}
 			if err != nil {
-				rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: opts.URI, DocSHA: sha, Page: i + 1, Reason: reasonFor(err), Detail: err.Error()})
+				rejects = append(rejects, pageReject(opts.URI, sha, i+1, err))
 				pages[i] = nil
 				continue
 			}
