@@ -71,6 +71,9 @@ type Original struct {
 
 // Scanned-page detection thresholds.
 const (
+	// streamPagesMin: documents with more pages than this are laid out streaming (compact
+	// lines in memory, pages read again when needed) instead of keeping their pages.
+	streamPagesMin = 300
 	// scannedImageCover: a page whose largest image covers this share of it, and whose text
 	// is absent or invisible, is a scanned page.
 	scannedImageCover = 0.7
@@ -164,6 +167,10 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	// Only each page's lines (without their words, see compactLines), painted boxes and
 	// size are kept from this first pass; pages are read again when needed (see stubPage).
 	zero := newZeroWords()
+	// A short document (a paper, most textbooks) keeps its pages: reading every page once is
+	// the fast path. A long book keeps only compact lines and reads pages again when needed,
+	// so that its memory stays flat.
+	streaming := n > streamPagesMin
 	pages := make([]*extract.Page, n)
 	lines := make([][]tline, n)
 	painted := make([][]extract.Rect, n)
@@ -198,14 +205,20 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			continue
 		}
 		if err := safely(opts.URI, i+1, func() {
-			lines[i] = zero.compact(pageLines(p), false)
+			lines[i] = pageLines(p)
+			if streaming {
+				lines[i] = zero.compact(lines[i], false)
+			}
 			painted[i], _ = paintedBoxes(p)
 		}); err != nil {
 			lines[i], painted[i] = nil, nil
 			rejects = append(rejects, err.(*PanicError).reject(sha))
 			continue
 		}
-		pages[i] = stubPage(p)
+		pages[i] = p
+		if streaming {
+			pages[i] = stubPage(p)
+		}
 		if pageWidth == 0 {
 			pageWidth = p.Width
 		}
@@ -213,7 +226,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 	st := computeStats(lines, pageWidth)
 	heights, widths := make([]float64, n), make([]float64, n)
 	for i := range lines {
-		if pages[i] != nil {
+		if pages[i] != nil && streaming {
 			// Merging fragments across the column gutter needs the words: the page is read
 			// again, and only caption lines keep their words.
 			full, err := fullLines(ctx, doc, i+1, nil, st)
@@ -253,7 +266,7 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		if err := ctx.Err(); err != nil {
 			return out, rejects, deferred, err
 		}
-		if len(byPage[i]) > 0 || opts.Trace != nil {
+		if streaming && (len(byPage[i]) > 0 || opts.Trace != nil) {
 			// Captions on this page (or a tracer watching): the whole page is needed again,
 			// and its lines with their words.
 			full, err := reader.page(ctx, i+1)
@@ -302,7 +315,9 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 			}
 			found = append(found, pending{Figure{Figure: rec}, i, pf.score, groupKey{pf.kind, rec.Label}})
 		}
-		pages[i] = nil
+		if streaming || len(figs) == 0 {
+			pages[i] = nil // a short document keeps the pages it will crop from
+		}
 	}
 	reader.last = nil
 	// A label found twice (a mention that passed the filters and also got a region) keeps the
@@ -326,7 +341,10 @@ func process(ctx context.Context, doc *extract.Document, opts Options) ([]Figure
 		fig.Mentions = mentions[fig.Label]
 		if opts.Render {
 			// The page with its image bytes, for the native bytes of single-image figures.
-			p, err := reader.page(ctx, f.page+1)
+			p, err := pages[f.page], error(nil)
+			if p == nil {
+				p, err = reader.page(ctx, f.page+1)
+			}
 			if err != nil {
 				rejects = append(rejects, shards.Reject{Stage: "extract", Kind: "page", URI: opts.URI, DocSHA: sha, Page: f.page + 1, Reason: reasonFor(err), Detail: err.Error()})
 				continue
