@@ -105,6 +105,9 @@ type ClientConfig struct {
 	CacheDir string
 	// CacheS3 configures an s3:// cache location (zero fields come from the environment).
 	CacheS3 storage.S3Config
+	// Refresh ignores the cached responses: every request goes to the server, and its response
+	// replaces the cached one.
+	Refresh bool
 	// Log receives retry and cache messages (default slog.Default()).
 	Log *slog.Logger
 }
@@ -310,10 +313,12 @@ func (c *Client) CompleteInfo(ctx context.Context, req *ChatRequest) (*ChatRespo
 	if err != nil {
 		return nil, info, err
 	}
-	if resp, ok := c.cacheGet(ctx, key); ok {
-		c.cacheHits.Add(1)
-		info.Cached = true
-		return resp, info, nil
+	if !c.cfg.Refresh {
+		if resp, ok := c.cacheGet(ctx, key); ok {
+			c.cacheHits.Add(1)
+			info.Cached = true
+			return resp, info, nil
+		}
 	}
 	var lastErr error
 	for attempt := 0; attempt < c.cfg.MaxAttempts; attempt++ {

@@ -125,6 +125,18 @@ func TestClientCache(t *testing.T) {
 	if fm.Requests.Load() != before+1 {
 		t.Fatal("corrupt cache entry was used")
 	}
+	// Refresh (cot --refresh) asks the server although the cache holds the response
+	before = fm.Requests.Load()
+	c4, err := NewClient(ClientConfig{BaseURL: fm.URL(), CacheDir: dir, Refresh: true, Timeout: testTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c4.Complete(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if fm.Requests.Load() != before+1 || c4.Stats().CacheHits != 0 {
+		t.Fatalf("refresh: server requests %d → %d, cache hits %d", before, fm.Requests.Load(), c4.Stats().CacheHits)
+	}
 	// the API key travels as a bearer token
 	t.Setenv("EOSIN_TEST_KEY", "sekrit")
 	c3, _ := NewClient(ClientConfig{BaseURL: fm.URL(), APIKeyEnv: "EOSIN_TEST_KEY"})

@@ -76,13 +76,44 @@ type Stats struct {
 	N    int                `json:"n"`
 	Mean float64            `json:"mean"`
 	Comp map[string]float64 `json:"component_means"`
+	// Rejected counts the lines that could not be scored (ScoreJSONLRejects).
+	Rejected int `json:"rejected,omitempty"`
 }
 
 // ScoreJSONL reads one JSON object per line from r, scores it with s and writes the object
 // back to w with a "reward" key ({overall, components}) added. Blank lines are skipped; a
 // malformed line is an error naming its line number.
 func ScoreJSONL(ctx context.Context, r io.Reader, w io.Writer, s Scorer) (Stats, error) {
+	return ScoreJSONLRejects(ctx, r, w, nil, s)
+}
+
+// LineReject is a line ScoreJSONLRejects could not score: its number, why, and the line.
+type LineReject struct {
+	Line  int    `json:"line"`
+	Error string `json:"error"`
+	Input string `json:"input"`
+}
+
+// ScoreJSONLRejects is ScoreJSONL that, with rejects set, writes each line it cannot score
+// (not JSON, no completion, …) to rejects as a LineReject and goes on; Stats.Rejected counts
+// them. A nil rejects makes such a line an error, as in ScoreJSONL.
+func ScoreJSONLRejects(ctx context.Context, r io.Reader, w, rejects io.Writer, s Scorer) (Stats, error) {
 	st := Stats{Comp: map[string]float64{}}
+	var rw *bufio.Writer
+	if rejects != nil {
+		rw = bufio.NewWriter(rejects)
+	}
+	// reject records the line's error in rejects and reports whether the run goes on.
+	reject := func(line int, b []byte, err error) bool {
+		if rw == nil {
+			return false
+		}
+		st.Rejected++
+		raw, _ := marshalNoEscape(LineReject{Line: line, Error: err.Error(), Input: string(b)})
+		rw.Write(raw)
+		rw.WriteByte('\n')
+		return true
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
 	bw := bufio.NewWriter(w)
@@ -100,10 +131,16 @@ func ScoreJSONL(ctx context.Context, r io.Reader, w io.Writer, s Scorer) (Stats,
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(b, &obj); err != nil {
+			if reject(line, b, err) {
+				continue
+			}
 			return st, fmt.Errorf("line %d: %w", line, err)
 		}
 		in, err := DecodeInput(obj)
 		if err != nil {
+			if reject(line, b, err) {
+				continue
+			}
 			return st, fmt.Errorf("line %d: %w", line, err)
 		}
 		res := s.Score(in)
@@ -139,6 +176,11 @@ func ScoreJSONL(ctx context.Context, r io.Reader, w io.Writer, s Scorer) (Stats,
 		st.Mean /= float64(st.N)
 		for k := range st.Comp {
 			st.Comp[k] /= float64(st.N)
+		}
+	}
+	if rw != nil {
+		if err := rw.Flush(); err != nil {
+			return st, fmt.Errorf("rejects: %w", err)
 		}
 	}
 	return st, bw.Flush()

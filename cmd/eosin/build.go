@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/eosinlab/eosin/pipelines"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 )
 
 // When a Beam runner starts this binary as a remote worker (--worker_binary), it passes
@@ -28,10 +33,41 @@ func init() {
 	}
 }
 
-// newBuildCmd is `eosin build`: the corpus build on Apache Beam.
-func newBuildCmd() *cobra.Command {
-	flagCfg := pipelines.DefaultConfig()
-	var configPath string
+// buildOptions are the settings of `eosin build`: the configuration its flags are bound to,
+// and the YAML file under them.
+type buildOptions struct {
+	ConfigPath string
+	Profile    string // --s3-profile
+	Flags      *pflag.FlagSet
+	Bound      *pipelines.Config // the flags' values (given or default)
+	Args       []string
+}
+
+// buildFlagNames maps the configuration keys whose flag (and YAML key) is not simply their
+// kebab-case spelling. Beam's own options keep Beam's spelling.
+var buildFlagNames = map[string]string{
+	"render_dpi":         "dpi",
+	"include_tables":     "tables",
+	"ocr":                "no-ocr",
+	"environment_type":   "environment_type",
+	"environment_config": "environment_config",
+	"worker_binary":      "worker_binary",
+	"job_name":           "job_name",
+}
+
+// buildFlagName is the flag name and YAML key of a configuration key.
+func buildFlagName(key string) string {
+	if n, ok := buildFlagNames[key]; ok {
+		return n
+	}
+	return kebab(key)
+}
+
+// newBuildCmd is `eosin build`: the corpus build on Apache Beam. runF replaces the run
+// function in tests (nil: runBuild).
+func newBuildCmd(runF func(*buildOptions) error) *cobra.Command {
+	bound := pipelines.DefaultConfig()
+	opts := &buildOptions{Bound: &bound}
 	cmd := &cobra.Command{
 		Use:   "build [flags] [INPUT...]",
 		Short: "Build or extend the figure–caption dataset from PDFs (Apache Beam; runs locally by default)",
@@ -50,48 +86,142 @@ with --runner=dataflow to Google Cloud Dataflow (--project, --region, --temp_loc
 --staging_location, --sdk_container_image, ... are passed to Beam as they are). Remote
 workers need a prebuilt worker binary (--worker_binary, this program built for linux with
 cgo) in an image with libtesseract and libmupdf: see deploy/worker.Dockerfile and
-` + "`make worker-image`" + `.
+` + "`make worker-image`" + `. Beam's own options keep Beam's spelling (snake_case).
 
-Every flag is also a key of the YAML file given with --config (flags win), e.g.
+Every flag is also a key of the YAML file given with --config, spelled as the flag (flags
+win), e.g.
 
   inputs: [/data/pdfs, s3://library/new/]
   output: s3://corpus/figures
-  min_caption_chars: 24
+  min-caption-chars: 24
   languages: [en]
-  max_hamming: 6
-  beam_options: {project: my-project, region: europe-west1}
+  max-hamming: 6
+  beam-options: {project: my-project, region: europe-west1}
 
-Progress lines (documents, pages, figures, rejects, rate, ETA) come from the job's Beam
-metrics; the summary at the end from the committed manifest.`,
-		Example: `  eosin build testdata/cache/x/ --output ./corpus
+Progress (documents, pages, figures, rejects, rate, ETA) goes to stderr, from the job's Beam
+metrics; the summary at the end, from the committed manifest, to stdout.`,
+		Example: `  eosin build testdata/cache/x/ -o ./corpus
   eosin build --config corpus.yaml
   eosin build /data/pdfs --runner=universal --endpoint=localhost:8099 --environment_type=LOOPBACK`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := pipelines.DefaultConfig()
-			if configPath != "" {
-				c, err := pipelines.LoadConfig(configPath)
-				if err != nil {
-					return err
-				}
-				cfg = c
+			opts.Flags, opts.Args = cmd.Flags(), args
+			if runF != nil {
+				return runF(opts)
 			}
-			applyFlags(cmd.Flags(), &flagCfg, &cfg)
-			cfg.Inputs = append(cfg.Inputs, args...)
-			sum, err := pipelines.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			pipelines.PrintSummary(cmd.OutOrStdout(), sum)
-			return nil
+			return runBuild(cmd, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML configuration file (keys as the flags below; flags win)")
-	for _, fd := range flagCfg.Fields() {
+	f.StringVar(&opts.ConfigPath, "config", "", "YAML configuration file (keys as the flags below; flags win)")
+	for _, fd := range bound.Fields() {
 		bindFlag(f, fd)
 	}
+	f.StringVar(&opts.Profile, "s3-profile", "", "profile in ~/.aws/credentials (default $AWS_PROFILE)")
+	for _, fd := range bound.Fields() {
+		if n := buildFlagName(fd.Key); n != fd.Key && fd.Key != "ocr" {
+			aliasFlag(f, n, fd.Key)
+		}
+	}
+	// --ocr[=false], the old spelling of --no-ocr, sets the field itself
+	f.BoolVar(&bound.OCR, "ocr", bound.OCR, "find figures on scanned pages with Tesseract")
+	f.Lookup("ocr").Annotations = map[string][]string{aliasAnnotation: {"no-ocr"}}
+	_ = f.MarkDeprecated("ocr", "use --no-ocr to turn OCR off")
+	aliasFlag(f, "dpi", "render-dpi")
+	aliasFlag(f, "tables", "include-tables")
 	addBeamOptions(f)
 	return cmd
+}
+
+// runBuild loads the configuration (defaults, YAML file, flags), runs the build, and prints
+// its summary.
+func runBuild(cmd *cobra.Command, opts *buildOptions) error {
+	cfg, err := buildConfig(opts, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if opts.Profile != "" {
+		if err := (s3Options{Profile: opts.Profile}).exportEnv(); err != nil {
+			return err
+		}
+	}
+	sum, err := pipelines.Run(cmd.Context(), cfg, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	pipelines.PrintSummary(cmd.OutOrStdout(), sum)
+	return nil
+}
+
+// buildConfig is the configuration of a build: defaults, then the YAML file, then the flags
+// given, then the arguments as further inputs. Unusable settings are usage errors.
+func buildConfig(opts *buildOptions, warn io.Writer) (pipelines.Config, error) {
+	cfg := pipelines.DefaultConfig()
+	if opts.ConfigPath != "" {
+		c, err := loadBuildConfig(opts.ConfigPath, warn)
+		if err != nil {
+			return cfg, &usageError{err}
+		}
+		cfg = c
+	}
+	applyFlags(opts.Flags, opts.Bound, &cfg)
+	cfg.Inputs = append(cfg.Inputs, opts.Args...)
+	if err := cfg.Validate(); err != nil {
+		return cfg, &usageError{err}
+	}
+	return cfg, nil
+}
+
+// loadBuildConfig reads a build's YAML file over the defaults. Its keys are the flag names;
+// the configuration's own snake_case keys (as earlier releases and manifests spell them) are
+// accepted with a warning. Unknown keys are errors.
+func loadBuildConfig(path string, warn io.Writer) (pipelines.Config, error) {
+	cfg := pipelines.DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("--config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return cfg, fmt.Errorf("--config %s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return cfg, nil
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return cfg, fmt.Errorf("--config %s: want a mapping of keys to values", path)
+	}
+	keyOf := map[string]string{} // flag name → configuration key
+	for _, fd := range cfg.Fields() {
+		keyOf[buildFlagName(fd.Key)] = fd.Key
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if key, ok := keyOf[k.Value]; ok {
+			if key == "ocr" { // no-ocr: the negation of ocr
+				var no bool
+				if err := v.Decode(&no); err != nil {
+					return cfg, fmt.Errorf("--config %s: no-ocr: %w", path, err)
+				}
+				v.Value, v.Tag = strconv.FormatBool(!no), "!!bool"
+			}
+			k.Value = key
+			continue
+		}
+		if _, old := buildFlagNames[k.Value]; old || strings.Contains(k.Value, "_") {
+			fmt.Fprintf(warn, "eosin: config key %q is deprecated, use %q\n", k.Value, buildFlagName(k.Value))
+		}
+	}
+	norm, err := yaml.Marshal(m)
+	if err != nil {
+		return cfg, fmt.Errorf("--config %s: %w", path, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(norm))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("--config %s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // addBeamOptions accepts every other Beam pipeline option (Dataflow's --project, --region,
@@ -109,40 +239,50 @@ func addBeamOptions(f *pflag.FlagSet) {
 
 // bindFlag defines the flag of one configuration key, pointing at its field.
 func bindFlag(f *pflag.FlagSet, fd pipelines.Field) {
-	usage := fd.Usage
+	usage, name := fd.Usage, buildFlagName(fd.Key)
 	switch p := fd.Value.Addr().Interface().(type) {
 	case *string:
-		f.StringVar(p, fd.Key, *p, usage)
+		if name == "output" {
+			f.StringVarP(p, name, "o", *p, usage)
+			return
+		}
+		f.StringVar(p, name, *p, usage)
 	case *int:
-		f.IntVar(p, fd.Key, *p, usage)
+		f.IntVar(p, name, *p, usage)
 	case *bool:
-		f.BoolVar(p, fd.Key, *p, usage)
+		if name == "no-ocr" {
+			f.Var(invertedBool{p}, name, "do not OCR scanned pages (they become scanned_page rejects)")
+			f.Lookup(name).NoOptDefVal = "true"
+			return
+		}
+		f.BoolVar(p, name, *p, usage)
 	case *float64:
-		f.Float64Var(p, fd.Key, *p, usage)
+		f.Float64Var(p, name, *p, usage)
 	case *time.Duration:
-		f.DurationVar(p, fd.Key, *p, usage)
+		f.DurationVar(p, name, *p, usage)
 	case *[]string:
-		f.StringSliceVar(p, fd.Key, slices.Clone(*p), usage)
+		f.StringSliceVar(p, name, slices.Clone(*p), usage)
 	case *map[string]string:
-		f.StringToStringVar(p, fd.Key, nil, usage)
+		f.StringToStringVar(p, name, nil, usage)
 	default:
 		panic(fmt.Sprintf("config key %s: no flag for %s", fd.Key, fd.Value.Type()))
 	}
 }
 
-// applyFlags copies the values of the flags given on the command line from flagCfg (which
-// the flags are bound to) into cfg (defaults, then the YAML file).
+// applyFlags copies the values of the flags given on the command line (under any spelling)
+// from flagCfg (which the flags are bound to) into cfg (defaults, then the YAML file).
 func applyFlags(f *pflag.FlagSet, flagCfg, cfg *pipelines.Config) {
+	syncAliases(f)
 	dst := map[string]reflect.Value{}
 	for _, fd := range cfg.Fields() {
-		dst[fd.Key] = fd.Value
+		dst[buildFlagName(fd.Key)] = fd.Value
 	}
 	src := map[string]reflect.Value{}
 	for _, fd := range flagCfg.Fields() {
-		src[fd.Key] = fd.Value
+		src[buildFlagName(fd.Key)] = fd.Value
 	}
-	f.Visit(func(fl *pflag.Flag) {
-		if d, ok := dst[fl.Name]; ok {
+	f.VisitAll(func(fl *pflag.Flag) {
+		if d, ok := dst[fl.Name]; ok && fl.Changed {
 			d.Set(src[fl.Name])
 		}
 	})

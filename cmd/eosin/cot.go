@@ -1,11 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -20,22 +21,56 @@ import (
 	"github.com/eosinlab/eosin/shards"
 )
 
-// newCoTCmd is `eosin cot`: chain-of-thought samples from figure–caption pairs.
-func newCoTCmd() *cobra.Command {
-	var (
-		configPath, pairs, generator, model, out, outDir, formats, version, tasks    string
-		cacheDir, apiKeyEnv, templatesDir, dumpTemplates, rewardConfig, rewardPreset string
-		temperature, topP, minSupport, minReward, dedup                              float64
-		maxTokens, concurrency, attempts, workers, agreement, options, turns         int
-		timeout, progress                                                            time.Duration
-		judge                                                                        bool
-		perShard                                                                     int
-		maxResponse                                                                  int64
-		beamOpts                                                                     beamrun.Options
-		s3                                                                           cotbeam.S3Settings
-	)
+// cotOptions are the settings of `eosin cot`.
+type cotOptions struct {
+	ConfigPath, Pairs, Generator, Model, Output, OutputDir, Formats, DatasetVersion, Tasks string
+	Cache, APIKeyEnv, Templates, DumpTemplates, RewardConfig, RewardPreset                 string
+	Temperature, TopP, MinSupport, MinReward, Dedup                                        float64
+	MaxTokens, Concurrency, Attempts, Workers, Agreement, Options, Turns, PerShard         int
+	Timeout, Progress                                                                      time.Duration
+	Judge, Refresh                                                                         bool
+	MaxResponse                                                                            int64
+	Beam                                                                                   beamrun.Options
+	S3                                                                                     s3Options
+}
+
+// checkCoTFlags reports settings that cannot run (usage errors).
+func checkCoTFlags(o *cotOptions) error {
+	if o.DumpTemplates != "" {
+		return nil
+	}
+	switch {
+	case o.Pairs == "":
+		return flagErrorf("--pairs is required")
+	case o.Generator == "":
+		return flagErrorf("--generator is required (e.g. http://localhost:8000/v1)")
+	case o.Model == "":
+		return flagErrorf("--model is required")
+	case (o.Output == "") == (o.OutputDir == ""):
+		return flagErrorf("give exactly one of -o/--output PREFIX and --output-dir DIR")
+	case o.Concurrency < 1:
+		return flagErrorf("--concurrency %d: want at least 1", o.Concurrency)
+	}
+	if _, err := cot.ParseTaskSpecs(o.Tasks); err != nil {
+		return flagErrorf("--tasks: %v", err)
+	}
+	if o.Output != "" {
+		if _, err := shards.ParseFormats(o.Formats); err != nil {
+			return flagErrorf("--formats: %v", err)
+		}
+		if err := o.Beam.Validate(); err != nil {
+			return &usageError{err}
+		}
+	}
+	return nil
+}
+
+// newCoTCmd is `eosin cot`: chain-of-thought samples from figure–caption pairs. runF
+// replaces the run function in tests (nil: runCoT).
+func newCoTCmd(runF func(*cotOptions) error) *cobra.Command {
+	opts := &cotOptions{}
 	cmd := &cobra.Command{
-		Use:   "cot --pairs PREFIX[@VERSION] --generator URL --model NAME --out PREFIX",
+		Use:   "cot --pairs PREFIX[@VERSION] --generator URL --model NAME -o PREFIX",
 		Short: "Generate, verify and filter chain-of-thought SFT and RL samples from figure–caption pairs",
 		Long: `cot asks a model server speaking the OpenAI chat-completions protocol (vLLM, SGLang, TGI,
 llama.cpp server, Ollama, hosted APIs) to write questions, options, answers and step-by-step
@@ -53,11 +88,11 @@ reject with its reason.
 directory of 'eosin extract' (figures.jsonl + images/). Output: SFT samples (messages with the
 <think>…</think><answer>…</answer> assistant turn) in PREFIX/sft and RL samples (problem,
 options, answer, image) in PREFIX/rl, committed versions written through shards (--formats);
-or, with --out-dir, plain JSONL files. Responses are cached by request hash (--cache: a
+or, with --output-dir, plain JSONL files. Responses are cached by request hash (--cache: a
 directory or s3://bucket/prefix), so a rerun after a crash or with more tasks pays nothing
-twice. The API key comes from the environment variable named by --api-key-env.
+twice; --refresh asks the server again and replaces the cached responses. The API key comes from the environment variable named by --api-key-env.
 
-With --out it runs as an Apache Beam pipeline, on the runners of 'eosin build': prism in this
+With -o/--output it runs as an Apache Beam pipeline, on the runners of 'eosin build': prism in this
 process by default (nothing to install); --runner=universal --endpoint=HOST:PORT
 --environment_type=LOOPBACK|EXTERNAL|PROCESS|DOCKER for a portable job server (Flink, Spark,
 a standalone prism); --runner=dataflow for Google Cloud Dataflow (--project, --region,
@@ -66,168 +101,182 @@ a standalone prism); --runner=dataflow for Google Cloud Dataflow (--project, --r
 per worker process. Remote workers need a cache they can all reach: --cache s3://bucket/prefix.
 Near duplicates are removed across the whole dataset: a sample is dropped when a sample with a
 smaller id has question+answer MinHash similarity of at least --dedup. Many workers write the
-shards; one step commits both versions (manifest, then LATEST). --out-dir runs the local driver
+shards; one step commits both versions (manifest, then LATEST). --output-dir runs the local driver
 in this process instead (no Beam; near duplicates are judged in input order).
 
 Templates are text/template files; --dump-templates DIR writes the built-ins for editing and
 --templates DIR uses the edited ones. Every flag can also be set in --config (YAML, the flag
 names as keys).`,
 		Example: `  eosin cot --pairs s3://corpus/figures --generator http://gpu:8000/v1 --model Qwen/Qwen2.5-VL-72B-Instruct \
-      --out s3://corpus/cot --tasks mcq:medium:2,reasoning:long,description:short --concurrency 64
-  eosin cot --pairs out/extract --generator http://localhost:11434/v1 --model qwen2.5vl --out-dir out/cot
-  eosin cot --pairs s3://corpus/figures --generator http://gpu:8000/v1 --model M --out s3://corpus/cot \
+      -o s3://corpus/cot --tasks mcq:medium:2,reasoning:long,description:short --concurrency 64
+  eosin cot --pairs out/extract --generator http://localhost:11434/v1 --model qwen2.5vl --output-dir out/cot
+  eosin cot --pairs s3://corpus/figures --generator http://gpu:8000/v1 --model M -o s3://corpus/cot \
       --cache s3://corpus/cot-cache --runner=universal --endpoint=flink-jobserver:8099 \
       --environment_type=EXTERNAL --environment_config=localhost:50000 --worker_binary=./eosin-linux
   eosin cot --dump-templates my-templates`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			syncAliases(cmd.Flags())
+			if opts.ConfigPath != "" {
+				if err := applyFlagConfig(cmd.Flags(), opts.ConfigPath, cmd.ErrOrStderr()); err != nil {
+					return &usageError{err}
+				}
+			}
+			return checkCoTFlags(opts)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if configPath != "" {
-				if err := applyFlagConfig(cmd.Flags(), configPath); err != nil {
-					return err
-				}
+			if runF != nil {
+				return runF(opts)
 			}
-			if dumpTemplates != "" {
-				if err := cot.DumpTemplates(dumpTemplates); err != nil {
-					return fmt.Errorf("--dump-templates: %w", err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "templates written to %s\n", dumpTemplates)
-				return nil
-			}
-			switch {
-			case pairs == "":
-				return errors.New("--pairs is required")
-			case generator == "":
-				return errors.New("--generator is required (e.g. http://localhost:8000/v1)")
-			case model == "":
-				return errors.New("--model is required")
-			case (out == "") == (outDir == ""):
-				return errors.New("give exactly one of --out PREFIX and --out-dir DIR")
-			}
-			specs, err := cot.ParseTaskSpecs(tasks)
-			if err != nil {
-				return fmt.Errorf("--tasks: %w", err)
-			}
-			tpl, err := cot.LoadTemplates(templatesDir)
-			if err != nil {
-				return err
-			}
-			scorer, err := rewardScorer(rewardConfig, rewardPreset)
-			if err != nil {
-				return err
-			}
-			rcfg, err := rewardConfigOf(rewardConfig, rewardPreset)
-			if err != nil {
-				return err
-			}
-			if cacheDir == "" {
-				base, err := os.UserCacheDir()
-				if err != nil {
-					return fmt.Errorf("--cache: %w", err)
-				}
-				cacheDir = filepath.Join(base, "eosin", "cot")
-			}
-			if workers <= 0 {
-				workers = 2 * concurrency
-			}
-			ctx := cmd.Context()
-			if out != "" {
-				fs, err := shards.ParseFormats(formats)
-				if err != nil {
-					return fmt.Errorf("--formats: %w", err)
-				}
-				beamOpts.Progress, beamOpts.ProgressOut = progress, cmd.ErrOrStderr()
-				sum, err := cotbeam.Run(ctx, cotbeam.Config{Pairs: pairs, Out: out, Version: version, Formats: fs,
-					SamplesPerShard: perShard, Batch: workers, DedupThreshold: dedup, S3: s3, Beam: beamOpts,
-					Gen: cotbeam.GenConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency, Timeout: timeout,
-						MaxAttempts: attempts, MaxResponseBytes: maxResponse, Cache: cacheDir, Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
-						MaxTokens: maxTokens, Options: options, Turns: turns, Judge: judge, Agreement: agreement,
-						MinSupport: minSupport, MinReward: minReward, Reward: rcfg, Templates: tpl.Sources()}}, cmd.ErrOrStderr())
-				if err != nil {
-					return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
-				}
-				printCoTBeamSummary(cmd.ErrOrStderr(), out, sum)
-				return nil
-			}
-			client, err := cot.NewClient(cot.ClientConfig{BaseURL: generator, APIKeyEnv: apiKeyEnv, Concurrency: concurrency,
-				Timeout: timeout, MaxAttempts: attempts, MaxResponseBytes: maxResponse, CacheDir: cacheDir, CacheS3: s3.Config()})
-			if err != nil {
-				return err
-			}
-			defer client.Close()
-			p, err := cot.NewPipeline(client, cot.Config{Model: model, Tasks: specs, Temperature: temperature, TopP: topP,
-				MaxTokens: maxTokens, Options: options, Turns: turns, Judge: judge, Agreement: agreement,
-				MinSupport: minSupport, Scorer: scorer, MinReward: minReward, Templates: tpl})
-			if err != nil {
-				return err
-			}
-			src, total, closeSrc, err := cot.OpenFigures(ctx, pairs, shards.ReadOptions{S3: s3.Config()})
-			if err != nil {
-				return err
-			}
-			defer closeSrc()
-			sink, err := cot.NewDirSink(outDir)
-			if err != nil {
-				return err
-			}
-			sum, err := cot.Run(ctx, p, src, sink, cot.RunConfig{Workers: workers, DedupThreshold: dedup, Total: total})
-			if err != nil {
-				sink.Abort()
-				if sum != nil {
-					printCoTSummary(cmd, sum)
-				}
-				return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
-			}
-			printCoTSummary(cmd, sum)
-			return nil
+			return runCoT(cmd, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&configPath, "config", "", "YAML file setting any of these flags (flag names as keys)")
-	f.StringVar(&pairs, "pairs", "", "figure dataset PREFIX[@VERSION], or an 'eosin extract' output directory")
-	f.StringVar(&generator, "generator", "", "chat-completions API root, e.g. http://localhost:8000/v1")
-	f.StringVar(&model, "model", "", "model name sent to the server")
-	f.StringVar(&out, "out", "", "output prefix: SFT samples in PREFIX/sft, RL samples in PREFIX/rl (local or s3://)")
-	f.StringVar(&outDir, "out-dir", "", "write plain JSONL (sft.jsonl, rl.jsonl, rejects.jsonl, images/) instead of --out")
-	f.StringVar(&formats, "formats", "webdataset,parquet", "shard formats for --out: webdataset, parquet, mds, jsonl")
-	f.StringVar(&version, "version", "", "version name for --out (default: UTC time)")
-	f.IntVar(&perShard, "samples-per-shard", 1000, "target samples per shard for --out")
-	f.StringVar(&tasks, "tasks", "mcq:medium:2,reasoning:medium,description:medium,conversation:medium", "TASK[:LENGTH[:N]] list; tasks mcq, description, reasoning, conversation; lengths short, medium, long")
-	f.Float64Var(&temperature, "temperature", 0.8, "sampling temperature")
-	f.Float64Var(&topP, "top-p", 0, "top_p (0: server default)")
-	f.IntVar(&maxTokens, "max-tokens", 2048, "max_tokens per generation")
-	f.IntVar(&options, "options", 4, "options per multiple-choice question")
-	f.IntVar(&turns, "turns", 3, "turns per conversation")
-	f.IntVar(&concurrency, "concurrency", 16, "requests in flight")
-	f.IntVar(&workers, "workers", 0, "figures in flight at once, per Beam bundle with --out (default 2 × concurrency)")
-	f.DurationVar(&timeout, "timeout", 2*time.Minute, "timeout of one request attempt")
-	f.IntVar(&attempts, "attempts", 6, "attempts per request (429, 5xx, timeouts and broken replies are retried with jittered backoff, honouring Retry-After)")
-	f.Int64Var(&maxResponse, "max-response-bytes", cot.DefaultMaxResponseBytes, "largest response body read from the model server; a larger one is a response_too_large reject, never cached")
-	f.StringVar(&cacheDir, "cache", "", "response cache: a directory or s3://bucket/prefix (default: the user cache dir /eosin/cot)")
-	f.StringVar(&apiKeyEnv, "api-key-env", "OPENAI_API_KEY", "environment variable holding the API key")
-	f.BoolVar(&judge, "judge", true, "ask the model whether each answer is supported by the caption")
-	f.IntVar(&agreement, "agreement", 3, "k fresh answers per mcq/reasoning question; the majority must agree (0: off)")
-	f.Float64Var(&minSupport, "min-support", 0.5, "share of the answer's content words found in the caption and mentions (negative: off)")
-	f.Float64Var(&minReward, "min-reward", 0, "reject assistant turns whose reward is below this")
-	f.StringVar(&rewardConfig, "reward-config", "", "reward YAML config scoring the assistant turns")
-	f.StringVar(&rewardPreset, "reward-preset", "", "reward preset scoring the assistant turns (default: default)")
-	f.Float64Var(&dedup, "dedup", 0.8, "MinHash similarity of question+answer above which a sample is a near duplicate (negative: off)")
-	f.StringVar(&templatesDir, "templates", "", "directory of edited prompt templates (missing files: built-ins)")
-	f.StringVar(&dumpTemplates, "dump-templates", "", "write the built-in templates to this directory and exit")
-	// The runner flags of `eosin build` (same names), for --out.
-	f.StringVar(&beamOpts.Runner, "runner", "", "Beam runner for --out: prism (in-process, default), universal, flink, spark, dataflow")
-	f.StringVar(&beamOpts.Endpoint, "endpoint", "", "job server HOST:PORT for universal/flink (e.g. localhost:8099)")
-	f.StringVar(&beamOpts.EnvironmentType, "environment_type", "", "worker environment for portable runners: LOOPBACK, EXTERNAL, PROCESS, DOCKER")
-	f.StringVar(&beamOpts.EnvironmentConfig, "environment_config", "", "environment config: worker pool address (EXTERNAL), process JSON, or container image")
-	f.StringVar(&beamOpts.WorkerBinary, "worker_binary", "", "prebuilt linux worker binary (this program) for remote workers")
-	f.StringVar(&beamOpts.JobName, "job_name", "", "job name on the runner (default eosin-cot-<version>)")
-	f.StringToStringVar(&beamOpts.BeamOptions, "beam_options", nil, "further Beam options as key=value (e.g. project=P,region=R,temp_location=gs://…)")
-	f.DurationVar(&progress, "progress", 5*time.Second, "interval between progress lines with --out (0 disables)")
-	f.StringVar(&s3.Endpoint, "s3_endpoint", "", "S3 endpoint host:port or URL (default $AWS_ENDPOINT_URL_S3)")
-	f.StringVar(&s3.Region, "s3_region", "", "S3 region (default $AWS_REGION)")
-	f.BoolVar(&s3.Insecure, "s3_insecure", false, "plain HTTP to a bare host:port S3 endpoint")
-	f.StringVar(&s3.CABundle, "s3_ca_bundle", "", "PEM file of extra CAs for the S3 endpoint (default $AWS_CA_BUNDLE)")
+	f.StringVar(&opts.ConfigPath, "config", "", "YAML file setting any of these flags (flag names as keys)")
+	f.StringVar(&opts.Pairs, "pairs", "", "figure dataset PREFIX[@VERSION], or an 'eosin extract' output directory")
+	f.StringVar(&opts.Generator, "generator", "", "chat-completions API root, e.g. http://localhost:8000/v1")
+	f.StringVar(&opts.Model, "model", "", "model name sent to the server")
+	f.StringVarP(&opts.Output, "output", "o", "", "output prefix: SFT samples in PREFIX/sft, RL samples in PREFIX/rl (local or s3://)")
+	f.StringVar(&opts.OutputDir, "output-dir", "", "write plain JSONL (sft.jsonl, rl.jsonl, rejects.jsonl, images/) instead of -o")
+	f.StringVar(&opts.Formats, "formats", "webdataset,parquet", "shard formats for -o: webdataset, parquet, mds, jsonl")
+	f.StringVar(&opts.DatasetVersion, "dataset-version", "", "version name for -o (default: UTC time)")
+	f.IntVar(&opts.PerShard, "samples-per-shard", 1000, "target samples per shard for -o")
+	f.StringVar(&opts.Tasks, "tasks", "mcq:medium:2,reasoning:medium,description:medium,conversation:medium", "TASK[:LENGTH[:N]] list; tasks mcq, description, reasoning, conversation; lengths short, medium, long")
+	f.Float64Var(&opts.Temperature, "temperature", 0.8, "sampling temperature")
+	f.Float64Var(&opts.TopP, "top-p", 0, "top_p (0: server default)")
+	f.IntVar(&opts.MaxTokens, "max-tokens", 2048, "max_tokens per generation")
+	f.IntVar(&opts.Options, "options", 4, "options per multiple-choice question")
+	f.IntVar(&opts.Turns, "turns", 3, "turns per conversation")
+	f.IntVar(&opts.Concurrency, "concurrency", 16, "requests in flight")
+	f.IntVar(&opts.Workers, "workers", 0, "figures in flight at once, per Beam bundle with -o (default 2 × concurrency)")
+	f.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "timeout of one request attempt")
+	f.IntVar(&opts.Attempts, "attempts", 6, "attempts per request (429, 5xx, timeouts and broken replies are retried with jittered backoff, honouring Retry-After)")
+	f.Int64Var(&opts.MaxResponse, "max-response-bytes", cot.DefaultMaxResponseBytes, "largest response body read from the model server; a larger one is a response_too_large reject, never cached")
+	f.StringVar(&opts.Cache, "cache", "", "response cache: a directory or s3://bucket/prefix (default: the user cache dir /eosin/cot)")
+	f.BoolVar(&opts.Refresh, "refresh", false, "ignore cached responses: ask the server again and replace them")
+	f.StringVar(&opts.APIKeyEnv, "api-key-env", "OPENAI_API_KEY", "environment variable holding the API key")
+	f.BoolVar(&opts.Judge, "judge", true, "ask the model whether each answer is supported by the caption")
+	f.IntVar(&opts.Agreement, "agreement", 3, "k fresh answers per mcq/reasoning question; the majority must agree (0: off)")
+	f.Float64Var(&opts.MinSupport, "min-support", 0.5, "share of the answer's content words found in the caption and mentions (negative: off)")
+	f.Float64Var(&opts.MinReward, "min-reward", 0, "reject assistant turns whose reward is below this")
+	f.StringVar(&opts.RewardConfig, "reward-config", "", "reward YAML config scoring the assistant turns")
+	f.StringVar(&opts.RewardPreset, "reward-preset", "", "reward preset scoring the assistant turns (default: default)")
+	f.Float64Var(&opts.Dedup, "dedup", 0.8, "MinHash similarity of question+answer above which a sample is a near duplicate (negative: off)")
+	f.StringVar(&opts.Templates, "templates", "", "directory of edited prompt templates (missing files: built-ins)")
+	f.StringVar(&opts.DumpTemplates, "dump-templates", "", "write the built-in templates to this directory and exit")
+	// The runner flags of `eosin build` (same names; Beam's own keep Beam's spelling), for -o.
+	f.StringVar(&opts.Beam.Runner, "runner", "", "Beam runner for -o: prism (in-process, default), universal, flink, spark, dataflow")
+	f.StringVar(&opts.Beam.Endpoint, "endpoint", "", "job server HOST:PORT for universal/flink (e.g. localhost:8099)")
+	f.StringVar(&opts.Beam.EnvironmentType, "environment_type", "", "worker environment for portable runners: LOOPBACK, EXTERNAL, PROCESS, DOCKER")
+	f.StringVar(&opts.Beam.EnvironmentConfig, "environment_config", "", "environment config: worker pool address (EXTERNAL), process JSON, or container image")
+	f.StringVar(&opts.Beam.WorkerBinary, "worker_binary", "", "prebuilt linux worker binary (this program) for remote workers")
+	f.StringVar(&opts.Beam.JobName, "job_name", "", "job name on the runner (default eosin-cot-<version>)")
+	f.StringToStringVar(&opts.Beam.BeamOptions, "beam-options", nil, "further Beam options as key=value (e.g. project=P,region=R,temp_location=gs://…)")
+	f.DurationVar(&opts.Progress, "progress", 5*time.Second, "interval between progress lines with -o (0 disables)")
+	addS3Flags(f, &opts.S3)
+	aliasFlag(f, "output", "out")
+	aliasFlag(f, "output-dir", "out-dir")
+	aliasFlag(f, "dataset-version", "version")
+	aliasFlag(f, "beam-options", "beam_options")
 	addBeamOptions(f)
 	return cmd
+}
+
+// runCoT generates the samples, with Beam (-o) or in this process (--output-dir), and prints
+// the summary.
+func runCoT(cmd *cobra.Command, opts *cotOptions) error {
+	if opts.DumpTemplates != "" {
+		if err := cot.DumpTemplates(opts.DumpTemplates); err != nil {
+			return fmt.Errorf("--dump-templates: %w", err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "templates written to %s\n", opts.DumpTemplates)
+		return nil
+	}
+	specs, err := cot.ParseTaskSpecs(opts.Tasks)
+	if err != nil {
+		return fmt.Errorf("--tasks: %w", err)
+	}
+	tpl, err := cot.LoadTemplates(opts.Templates)
+	if err != nil {
+		return err
+	}
+	scorer, err := rewardScorer(opts.RewardConfig, opts.RewardPreset)
+	if err != nil {
+		return err
+	}
+	rcfg, err := rewardConfigOf(opts.RewardConfig, opts.RewardPreset)
+	if err != nil {
+		return err
+	}
+	if err := opts.S3.exportEnv(); err != nil {
+		return err
+	}
+	cacheDir := opts.Cache
+	if cacheDir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return fmt.Errorf("--cache: %w", err)
+		}
+		cacheDir = filepath.Join(base, "eosin", "cot")
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = 2 * opts.Concurrency
+	}
+	ctx := cmd.Context()
+	s3 := opts.S3.settings()
+	if opts.Output != "" {
+		fs, err := shards.ParseFormats(opts.Formats)
+		if err != nil {
+			return fmt.Errorf("--formats: %w", err)
+		}
+		beamOpts := opts.Beam
+		beamOpts.Progress, beamOpts.ProgressOut = opts.Progress, cmd.ErrOrStderr()
+		sum, err := cotbeam.Run(ctx, cotbeam.Config{Pairs: opts.Pairs, Out: opts.Output, Version: opts.DatasetVersion, Formats: fs,
+			SamplesPerShard: opts.PerShard, Batch: workers, DedupThreshold: opts.Dedup, S3: s3, Beam: beamOpts,
+			Gen: cotbeam.GenConfig{BaseURL: opts.Generator, APIKeyEnv: opts.APIKeyEnv, Concurrency: opts.Concurrency, Timeout: opts.Timeout,
+				MaxAttempts: opts.Attempts, MaxResponseBytes: opts.MaxResponse, Cache: cacheDir, Refresh: opts.Refresh, Model: opts.Model,
+				Tasks: specs, Temperature: opts.Temperature, TopP: opts.TopP, MaxTokens: opts.MaxTokens, Options: opts.Options,
+				Turns: opts.Turns, Judge: opts.Judge, Agreement: opts.Agreement, MinSupport: opts.MinSupport, MinReward: opts.MinReward,
+				Reward: rcfg, Templates: tpl.Sources()}}, cmd.ErrOrStderr())
+		if err != nil {
+			return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
+		}
+		printCoTBeamSummary(cmd.OutOrStdout(), opts.Output, sum)
+		return nil
+	}
+	client, err := cot.NewClient(cot.ClientConfig{BaseURL: opts.Generator, APIKeyEnv: opts.APIKeyEnv, Concurrency: opts.Concurrency,
+		Timeout: opts.Timeout, MaxAttempts: opts.Attempts, MaxResponseBytes: opts.MaxResponse, CacheDir: cacheDir,
+		CacheS3: opts.S3.config(), Refresh: opts.Refresh})
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	p, err := cot.NewPipeline(client, cot.Config{Model: opts.Model, Tasks: specs, Temperature: opts.Temperature, TopP: opts.TopP,
+		MaxTokens: opts.MaxTokens, Options: opts.Options, Turns: opts.Turns, Judge: opts.Judge, Agreement: opts.Agreement,
+		MinSupport: opts.MinSupport, Scorer: scorer, MinReward: opts.MinReward, Templates: tpl})
+	if err != nil {
+		return err
+	}
+	src, total, closeSrc, err := cot.OpenFigures(ctx, opts.Pairs, shards.ReadOptions{S3: opts.S3.config()})
+	if err != nil {
+		return err
+	}
+	defer closeSrc()
+	sink, err := cot.NewDirSink(opts.OutputDir)
+	if err != nil {
+		return err
+	}
+	sum, err := cot.Run(ctx, p, src, sink, cot.RunConfig{Workers: workers, DedupThreshold: opts.Dedup, Total: total})
+	if err != nil {
+		sink.Abort()
+		if sum != nil {
+			printCoTSummary(cmd.OutOrStdout(), sum)
+		}
+		return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
+	}
+	printCoTSummary(cmd.OutOrStdout(), sum)
+	return nil
 }
 
 // rewardConfigOf is the reward configuration of --reward-config and --reward-preset (the one
@@ -267,8 +316,8 @@ func printCoTBeamSummary(out io.Writer, prefix string, s *cotbeam.Summary) {
 }
 
 // applyFlagConfig sets every flag named by a key of the YAML file that was not given on the
-// command line.
-func applyFlagConfig(fs *pflag.FlagSet, path string) error {
+// command line. Keys are flag names; an old spelling is accepted with a warning on warn.
+func applyFlagConfig(fs *pflag.FlagSet, path string, warn io.Writer) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
@@ -277,23 +326,58 @@ func applyFlagConfig(fs *pflag.FlagSet, path string) error {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		return fmt.Errorf("--config %s: %w", path, err)
 	}
-	for k, v := range m {
-		fl := fs.Lookup(k)
-		if fl == nil || k == "config" {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := canonicalName(fs, k)
+		fl := fs.Lookup(name)
+		if fl == nil || k == "config" || fl.Hidden && name == k {
 			return fmt.Errorf("--config %s: unknown key %q", path, k)
+		}
+		if name != k {
+			fmt.Fprintf(warn, "eosin: config key %q is deprecated, use %q\n", k, name)
 		}
 		if fl.Changed {
 			continue
 		}
-		if err := fs.Set(k, fmt.Sprint(v)); err != nil {
+		if err := fs.Set(name, yamlFlagValue(m[k])); err != nil {
 			return fmt.Errorf("--config %s: %s: %w", path, k, err)
 		}
 	}
 	return nil
 }
 
-func printCoTSummary(cmd *cobra.Command, s *cot.Summary) {
-	w := tabwriter.NewWriter(cmd.ErrOrStderr(), 2, 4, 2, ' ', 0)
+// yamlFlagValue is a YAML value as a flag would spell it: lists comma-separated, maps as
+// key=value pairs.
+func yamlFlagValue(v any) string {
+	switch x := v.(type) {
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = fmt.Sprint(e)
+		}
+		return strings.Join(parts, ",")
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + "=" + fmt.Sprint(x[k])
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprint(v)
+}
+
+// printCoTSummary writes the summary of a local run.
+func printCoTSummary(out io.Writer, s *cot.Summary) {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "figures\t%d\n", s.Figures)
 	fmt.Fprintf(w, "samples requested\t%d\n", s.Requested)
 	fmt.Fprintf(w, "SFT samples\t%d\n", s.SFT)

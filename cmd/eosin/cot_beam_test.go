@@ -41,7 +41,7 @@ func TestCoTCommandModes(t *testing.T) {
 		"--cache", filepath.Join(dir, "cache"), "--dedup", "-1"}
 
 	out := filepath.Join(dir, "jsonl")
-	if _, stderr, err := runRoot(t, append(base, "--out-dir", out)...); err != nil {
+	if _, stderr, err := runRoot(t, append(base, "--output-dir", out)...); err != nil {
 		t.Fatalf("--out-dir: %v\n%s", err, stderr)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "rl.jsonl"))
@@ -49,8 +49,8 @@ func TestCoTCommandModes(t *testing.T) {
 		t.Fatalf("rl.jsonl: %v %q", err, b)
 	}
 
-	cmd := newCoTCmd()
-	for _, name := range []string{"runner", "endpoint", "environment_type", "environment_config", "worker_binary", "job_name", "beam_options", "progress"} {
+	cmd := newCoTCmd(nil)
+	for _, name := range []string{"runner", "endpoint", "environment_type", "environment_config", "worker_binary", "job_name", "beam-options", "progress"} {
 		if f := cmd.Flags().Lookup(name); f == nil || f.Hidden || f.Usage == "" {
 			t.Errorf("runner flag --%s: %+v", name, f)
 		}
@@ -59,7 +59,7 @@ func TestCoTCommandModes(t *testing.T) {
 		t.Errorf("Beam option --temp_location is not passed through: %+v", f)
 	}
 	for _, bad := range [][]string{{"--runner", "nope"}, {"--runner", "universal", "--endpoint", "localhost:1"}} {
-		if _, _, err := runRoot(t, append(append(base, "--out", filepath.Join(dir, "beam")), bad...)...); err == nil {
+		if _, _, err := runRoot(t, append(append(base, "-o", filepath.Join(dir, "beam")), bad...)...); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}

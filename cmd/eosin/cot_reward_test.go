@@ -89,7 +89,7 @@ func TestRewardScoreCommand(t *testing.T) {
 	cfg := filepath.Join(dir, "reward.yaml")
 	os.WriteFile(cfg, []byte("preset: r1v\nterms:\n  - {name: format, fn: format_lenient, weight: 1}\n"), 0o644)
 	out := filepath.Join(dir, "s.jsonl")
-	_, stderr, err := runRoot(t, "reward", "score", "--in", in, "--out", out, "--config", cfg)
+	stdout, stderr, err := runRoot(t, "reward", "score", "--input", in, "-o", out, "--config", cfg)
 	if err != nil {
 		t.Fatalf("%v: %s", err, stderr)
 	}
@@ -98,11 +98,26 @@ func TestRewardScoreCommand(t *testing.T) {
 	if len(lines) != 2 || !strings.Contains(lines[1], `"reward":{"overall":2,`) || !strings.HasPrefix(lines[0], `{"id":"a"`) {
 		t.Fatalf("output:\n%s", b)
 	}
-	if !strings.Contains(stderr, "scored 2 completions") {
-		t.Errorf("stderr: %s", stderr)
+	if !strings.Contains(stdout, "scored 2 completions") {
+		t.Errorf("stdout: %s", stdout)
 	}
-	if _, _, err := runRoot(t, "reward", "score", "--in", in, "--out", out, "--preset", "nope"); err == nil {
+	if _, _, err := runRoot(t, "reward", "score", "--input", in, "-o", out, "--preset", "nope"); err == nil {
 		t.Error("unknown preset accepted")
+	}
+
+	// a line that cannot be scored goes to the reject file; the others are scored
+	bad := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"completion":"<answer>C</answer>","reference":"C"}`+"\n"+`{not json`+"\n"+
+		`{"completion":"<answer>B</answer>","reference":"C"}`+"\n"), 0o644)
+	scored := filepath.Join(dir, "bad-scored.jsonl")
+	stdout, stderr, err = runRoot(t, "reward", "score", "--input", bad, "-o", scored, "--preset", "r1v")
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr)
+	}
+	b, _ = os.ReadFile(scored)
+	rej, _ := os.ReadFile(filepath.Join(dir, "bad-scored.rejects.jsonl"))
+	if strings.Count(string(b), "\n") != 2 || !strings.Contains(string(rej), `"line":2`) || !strings.Contains(stdout, "rejected 1 lines") {
+		t.Errorf("scored:\n%s\nrejects:\n%s\nsummary:\n%s", b, rej, stdout)
 	}
 }
 
@@ -166,13 +181,13 @@ func TestCoTCommand(t *testing.T) {
 	srv := chatServer()
 	defer srv.Close()
 	out := filepath.Join(dir, "cot")
-	_, stderr, err := runRoot(t, "cot", "--pairs", ex, "--generator", srv.URL+"/v1", "--model", "m", "--out", out,
-		"--version", "v1", "--tasks", "mcq:medium:1", "--cache", filepath.Join(dir, "cache"), "--dedup", "-1")
+	stdout, stderr, err := runRoot(t, "cot", "--pairs", ex, "--generator", srv.URL+"/v1", "--model", "m", "-o", out,
+		"--dataset-version", "v1", "--tasks", "mcq:medium:1", "--cache", filepath.Join(dir, "cache"), "--dedup", "-1")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "RL samples") {
-		t.Errorf("no summary: %s", stderr)
+	if !strings.Contains(stdout, "RL samples") {
+		t.Errorf("no summary on stdout: %s", stdout)
 	}
 	for _, ds := range []string{"sft", "rl"} {
 		if _, stderr, err := runRoot(t, "shards", "verify", filepath.Join(out, ds)); err != nil {

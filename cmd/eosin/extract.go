@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,23 +15,45 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/eosinlab/eosin/articles"
+	"github.com/eosinlab/eosin/internal/progress"
 	"github.com/eosinlab/eosin/layout"
 	"github.com/eosinlab/eosin/layout/scan"
 	"github.com/eosinlab/eosin/ocr"
 )
 
-// newExtractCmd builds `eosin extract`: figures with their captions from PDFs into a directory.
-func newExtractCmd() *cobra.Command {
-	var (
-		out     string
-		dpi     int
-		jobs    int
-		tables  bool
-		noImage bool
-		noOCR   bool
-		langs   []string
-		tessdir string
-	)
+// extractOptions are the settings of `eosin extract`.
+type extractOptions struct {
+	Output   string
+	DPI      int
+	Jobs     int
+	Tables   bool
+	NoImages bool
+	NoOCR    bool
+	Langs    string // Tesseract languages, "eng,deu" or "eng+deu"
+	Tessdata string
+	Force    bool
+	Inputs   []string
+}
+
+// checkExtractFlags reports settings that cannot run (usage errors).
+func checkExtractFlags(o *extractOptions) error {
+	switch {
+	case o.Output == "":
+		return flagErrorf("-o/--output DIR is required")
+	case o.DPI < 36 || o.DPI > 1200:
+		return flagErrorf("--dpi %d out of range 36–1200", o.DPI)
+	case o.Jobs < 1:
+		return flagErrorf("--jobs %d: want at least 1", o.Jobs)
+	case !o.NoOCR && len(splitLanguages(o.Langs)) == 0:
+		return flagErrorf("--ocr-languages is empty (or give --no-ocr)")
+	}
+	return nil
+}
+
+// newExtractCmd builds `eosin extract`: figures with their captions from PDFs into a
+// directory. runF replaces the run function in tests (nil: runExtract).
+func newExtractCmd(runF func(*extractOptions) error) *cobra.Command {
+	opts := &extractOptions{}
 	cmd := &cobra.Command{
 		Use:   "extract PDF|PACKAGE|DIR... -o OUT",
 		Short: "Extract figures with their captions, sub-figures and mentions from PDFs and article packages",
@@ -37,13 +62,16 @@ searched recursively for *.pdf) and in publisher article packages, and writes:
 
   OUT/figures.jsonl           one Figure record per line (label, caption, bbox in PDF points
                               with origin top-left, sub-figures, citing sentences, image info,
-                              source: pdf, scan, xml+pdf or xml+image)
+                              source: pdf, scan, xml+pdf or xml+image; doc.uri is absolute)
   OUT/images/<id>.png         the figure region rendered at --dpi
   OUT/images/<id>.<ext>       a package's own figure file, native bytes (e.g. .jpg)
   OUT/images/<id>.orig.<ext>  the embedded image's own bytes, when the figure is one image
   OUT/rejects.jsonl           every document, page, caption or XML figure that gave nothing, and why
   OUT/agreement.json          for packages with XML and PDF: how the PDF-only extraction agrees
                               with the XML (recall, precision, per journal and per article)
+
+OUT must be new or empty, so that it holds this run's output only; --force empties an
+earlier extract output first (a folder with other files is refused even then).
 
 An article package is a folder or .tar.gz in the PubMed Central Open Access layout (one .nxml
 with the PDF and figure files beside it), or a .nxml/.xml file with a PDF of the same name
@@ -60,105 +88,128 @@ with the reason scanned_page instead. The same inputs give the same output bytes
 		Example: `  eosin extract testdata/cache/x/r-cran-vegan -o /tmp/figs
   eosin extract book.pdf papers/ -o out --dpi 300 --jobs 2 --tables
   eosin extract PMC5860693.tar.gz oa_packages/ article.nxml -o out`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			syncAliases(cmd.Flags())
+			return checkExtractFlags(opts)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if out == "" {
-				return fmt.Errorf("extract: -o OUT is required")
+			opts.Inputs = args
+			if runF != nil {
+				return runF(opts)
 			}
-			if dpi < 36 || dpi > 1200 {
-				return fmt.Errorf("extract: --dpi %d out of range 36–1200", dpi)
-			}
-			inputs, err := articles.Inputs(args)
-			if err != nil {
-				return fmt.Errorf("extract: %w", err)
-			}
-			if len(inputs) == 0 {
-				return fmt.Errorf("extract: no PDF or article package found in %s", strings.Join(args, " "))
-			}
-			opts := layout.Options{DPI: dpi, Render: !noImage, Tables: tables}
-			if !noOCR {
-				pool, err := ocr.NewPool(ocr.Config{Languages: langs, TessdataPrefix: tessdir, Size: max(jobs, 1)})
-				if err != nil {
-					return fmt.Errorf("extract: %w (or use --no-ocr to skip scanned pages)", err)
-				}
-				defer pool.Close()
-				opts.Scanned = scan.New(pool, scan.Options{DPI: dpi, NoCrops: noImage, Tables: tables}).Figures
-			}
-			stderr := cmd.ErrOrStderr()
-			prog := newProgress(stderr, isTerminal(stderr))
-			sum, err := articles.Run(cmd.Context(), inputs, out, articles.RunOptions{
-				Options:  articles.Options{Layout: opts},
-				Jobs:     jobs,
-				Progress: prog.update,
-			})
-			prog.done()
-			printSummary(cmd.OutOrStdout(), sum.Summary, out)
-			printAgreement(cmd.OutOrStdout(), sum)
-			if err != nil {
-				return fmt.Errorf("extract: %w", err)
-			}
-			return nil
+			return runExtract(cmd, opts)
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (created if missing)")
-	cmd.Flags().IntVar(&dpi, "dpi", 200, "resolution of the rendered crops")
-	cmd.Flags().IntVar(&jobs, "jobs", 1, "documents processed at once")
-	cmd.Flags().BoolVar(&tables, "tables", false, "also write tables (kind: table)")
-	cmd.Flags().BoolVar(&noImage, "no-images", false, "write records only: no rendering, no image files")
-	cmd.Flags().BoolVar(&noOCR, "no-ocr", false, "do not OCR scanned pages (they become scanned_page rejects)")
-	cmd.Flags().StringSliceVar(&langs, "lang", []string{"eng"}, "Tesseract languages for scanned pages")
-	cmd.Flags().StringVar(&tessdir, "tessdata", "", "directory of Tesseract *.traineddata files (default: Tesseract's own)")
+	f := cmd.Flags()
+	f.StringVarP(&opts.Output, "output", "o", "", "output directory (created if missing; must be empty)")
+	f.IntVar(&opts.DPI, "dpi", 200, "resolution of the rendered crops")
+	f.IntVar(&opts.Jobs, "jobs", defaultJobs(), "documents processed at once")
+	f.BoolVar(&opts.Tables, "tables", false, "also write tables (kind: table)")
+	f.BoolVar(&opts.NoImages, "no-images", false, "write records only: no rendering, no image files")
+	f.BoolVar(&opts.NoOCR, "no-ocr", false, "do not OCR scanned pages (they become scanned_page rejects)")
+	f.StringVar(&opts.Langs, "ocr-languages", "eng", "Tesseract languages for scanned pages, e.g. eng or eng,deu")
+	f.StringVar(&opts.Tessdata, "tessdata", "", "directory of Tesseract *.traineddata files (default: Tesseract's own)")
+	f.BoolVar(&opts.Force, "force", false, "empty OUT first when it holds an earlier extract output")
+	aliasFlag(f, "output", "out")
+	aliasFlag(f, "ocr-languages", "lang")
 	return cmd
 }
 
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
+// runExtract extracts the figures of opts.Inputs into opts.Output and prints the summary.
+func runExtract(cmd *cobra.Command, opts *extractOptions) error {
+	var abs []string
+	for _, a := range opts.Inputs {
+		p, err := filepath.Abs(a) // records carry absolute document URIs
+		if err != nil {
+			return fmt.Errorf("extract: %w", err)
+		}
+		abs = append(abs, p)
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	inputs, err := articles.Inputs(abs)
+	if err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	if len(inputs) == 0 {
+		return fmt.Errorf("extract: no PDF or article package found in %s", strings.Join(opts.Inputs, " "))
+	}
+	if err := prepareOutput(opts.Output, opts.Force); err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	lopts := layout.Options{DPI: opts.DPI, Render: !opts.NoImages, Tables: opts.Tables}
+	if !opts.NoOCR {
+		pool, err := ocr.NewPool(ocr.Config{Languages: splitLanguages(opts.Langs), TessdataPrefix: opts.Tessdata, Size: opts.Jobs})
+		if err != nil {
+			return fmt.Errorf("extract: %w (or use --no-ocr to skip scanned pages)", err)
+		}
+		defer pool.Close()
+		lopts.Scanned = scan.New(pool, scan.Options{DPI: opts.DPI, NoCrops: opts.NoImages, Tables: opts.Tables}).Figures
+	}
+	line := progress.NewLine(cmd.ErrOrStderr(), logEvery)
+	var last layout.Progress
+	sum, err := articles.Run(cmd.Context(), inputs, opts.Output, articles.RunOptions{
+		Options: articles.Options{Layout: lopts},
+		Jobs:    opts.Jobs,
+		Progress: func(p layout.Progress) {
+			last = p
+			line.Print(extractProgress(p), false)
+		},
+	})
+	if last.DocsTotal > 0 {
+		line.Print(extractProgress(last), true)
+	}
+	printSummary(cmd.OutOrStdout(), sum.Summary, opts.Output)
+	printAgreement(cmd.OutOrStdout(), sum)
+	if err != nil {
+		return fmt.Errorf("extract: %w", err)
+	}
+	return nil
 }
 
-// progress shows documents, pages, figures, rate and ETA: a redrawn line on a terminal,
-// otherwise a log line every logEvery.
-type progress struct {
-	w       io.Writer
-	tty     bool
-	last    time.Time
-	drawn   bool
-	current layout.Progress
+// extractOutputs are the names an extract run writes in its output folder.
+var extractOutputs = []string{"figures.jsonl", "rejects.jsonl", articles.AgreementFile, "images"}
+
+// prepareOutput makes dir a new or empty folder: it creates it, accepts it empty, and with
+// force empties it when it holds only what an earlier run wrote.
+func prepareOutput(dir string, force bool) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("output: %w", err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	var foreign []string
+	for _, e := range entries {
+		if !slices.Contains(extractOutputs, e.Name()) {
+			foreign = append(foreign, e.Name())
+		}
+	}
+	switch {
+	case len(foreign) > 0:
+		return fmt.Errorf("output %s is not empty and holds files extract did not write (%s): choose a new folder", dir, strings.Join(foreign, ", "))
+	case !force:
+		return fmt.Errorf("output %s holds an earlier extract output: choose a new folder, or pass --force to replace it", dir)
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("output: %w", err)
+		}
+	}
+	return nil
 }
 
+// logEvery is the interval between progress lines when stderr is not a terminal.
 const logEvery = 10 * time.Second
 
-func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: tty, last: time.Now()} }
-
-func (p *progress) update(s layout.Progress) {
-	p.current = s
-	rate := float64(s.Pages) / s.Elapsed.Seconds()
-	eta := time.Duration(0)
-	if s.Docs > 0 {
-		eta = time.Duration(float64(s.Elapsed) / float64(s.Docs) * float64(s.DocsTotal-s.Docs))
-	}
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[Kdocuments %d/%d  pages %d  figures %d  rejects %d  %.1f pages/s  ETA %s",
-			s.Docs, s.DocsTotal, s.Pages, s.Figures, s.Rejects, rate, eta.Round(time.Second))
-		p.drawn = true
-		return
-	}
-	if time.Since(p.last) >= logEvery || s.Docs == s.DocsTotal {
-		p.last = time.Now()
-		slog.Info("extract", "documents", fmt.Sprintf("%d/%d", s.Docs, s.DocsTotal), "pages", s.Pages,
-			"figures", s.Figures, "rejects", s.Rejects, "pages_per_s", fmt.Sprintf("%.1f", rate), "eta", eta.Round(time.Second))
-	}
-}
-
-func (p *progress) done() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
-	}
+// extractProgress is the progress line of an extract run.
+func extractProgress(s layout.Progress) string {
+	return fmt.Sprintf("%s  pages %d (%.1f/s)  figures %d  rejects %d",
+		progress.Status("documents", uint64(s.Docs), uint64(s.DocsTotal), s.Elapsed),
+		s.Pages, progress.Rate(uint64(s.Pages), s.Elapsed), s.Figures, s.Rejects)
 }
 
 func printSummary(w io.Writer, s layout.Summary, out string) {

@@ -33,7 +33,7 @@ and filter, and each painted vector path's box. With --json it prints one JSON o
 one per line.`,
 		Example: `  eosin pdf dump paper.pdf --page 3
   eosin pdf dump paper.pdf --json | jq '.words | length'`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			doc, err := extract.Open(args[0])
 			if err != nil {
@@ -43,7 +43,7 @@ one per line.`,
 			first, last := 1, doc.NumPages()
 			if page != 0 {
 				if page < 1 || page > doc.NumPages() {
-					return fmt.Errorf("--page %d: the document has %d pages", page, doc.NumPages())
+					return flagErrorf("--page %d: the document has %d pages", page, doc.NumPages())
 				}
 				first, last = page, page
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,7 +38,7 @@ penalty, combined as a weighted sum. Presets reproduce published setups:
 A YAML config (--config) starts from a preset and adds or replaces terms; see
 'eosin reward functions' for the functions and their parameters.`,
 	}
-	cmd.AddCommand(newRewardScoreCmd(), newRewardServeCmd(), newRewardFunctionsCmd())
+	cmd.AddCommand(newRewardScoreCmd(nil), newRewardServeCmd(), newRewardFunctionsCmd())
 	return cmd
 }
 
@@ -60,78 +61,118 @@ func rewardScorer(cfgPath, preset string) (*reward.Composite, error) {
 	return reward.FromConfig(cfg)
 }
 
-func newRewardScoreCmd() *cobra.Command {
-	var in, out, cfgPath, preset string
+// rewardScoreOptions are the settings of `eosin reward score`.
+type rewardScoreOptions struct {
+	Input, Output, Rejects, ConfigPath, Preset string
+}
+
+func newRewardScoreCmd(runF func(*rewardScoreOptions) error) *cobra.Command {
+	opts := &rewardScoreOptions{}
 	cmd := &cobra.Command{
-		Use:   "score --in completions.jsonl --out scored.jsonl [--config reward.yaml | --preset NAME]",
+		Use:   "score --input completions.jsonl -o scored.jsonl [--config reward.yaml | --preset NAME]",
 		Short: "Score a JSONL file of completions",
 		Long: `score reads one JSON object per line with the completion (key completion, response or output),
 the reference answer (reference, ground_truth, solution or answer) and optionally task, options,
 prompt and response_length (tokens), and writes each object back with a "reward" key holding
-{"overall": total, "components": {term: value}}. A summary with the mean of every component goes
-to stderr. "-" reads stdin or writes stdout.`,
-		Example: `  eosin reward score --in completions.jsonl --out scored.jsonl --preset r1v
-  eosin reward score --in completions.jsonl --out - --config reward.yaml | jq .reward.overall`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, err := rewardScorer(cfgPath, preset)
-			if err != nil {
-				return err
+{"overall": total, "components": {term: value}}. A line that cannot be scored (not JSON, no
+completion) goes to the reject file ({"line", "error", "input"}; default OUTPUT.rejects.jsonl)
+and the run goes on. "-" reads stdin or writes stdout. The summary, with the mean of every
+component, goes to stdout, or to stderr when the scored lines do.`,
+		Example: `  eosin reward score --input completions.jsonl -o scored.jsonl --preset r1v
+  eosin reward score --input completions.jsonl -o - --config reward.yaml | jq .reward.overall`,
+		Args: usageArgs(cobra.NoArgs),
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			syncAliases(cmd.Flags())
+			if opts.Output == "-" && opts.Rejects == "" {
+				opts.Rejects = "-"
 			}
-			var r io.Reader = cmd.InOrStdin()
-			if in != "-" {
-				f, err := os.Open(in)
-				if err != nil {
-					return fmt.Errorf("--in: %w", err)
-				}
-				defer f.Close()
-				r = f
-			}
-			var w io.Writer = cmd.OutOrStdout()
-			var outFile *os.File
-			if out != "-" {
-				if outFile, err = os.Create(out + ".part"); err != nil {
-					return fmt.Errorf("--out: %w", err)
-				}
-				defer os.Remove(out + ".part")
-				w = outFile
-			}
-			start := time.Now()
-			st, err := reward.ScoreJSONL(cmd.Context(), r, w, sc)
-			if err != nil {
-				if outFile != nil {
-					outFile.Close()
-				}
-				return fmt.Errorf("%s: %w", in, err)
-			}
-			if outFile != nil {
-				if err := outFile.Close(); err != nil {
-					return fmt.Errorf("--out: %w", err)
-				}
-				if err := os.Rename(out+".part", out); err != nil {
-					return fmt.Errorf("--out: %w", err)
-				}
-			}
-			e := cmd.ErrOrStderr()
-			fmt.Fprintf(e, "scored %d completions with %s in %v\n", st.N, sc.Name, time.Since(start).Round(time.Millisecond))
-			fmt.Fprintf(e, "  %-14s %8.4f\n", "overall", st.Mean)
-			keys := make([]string, 0, len(st.Comp))
-			for k := range st.Comp {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				fmt.Fprintf(e, "  %-14s %8.4f\n", k, st.Comp[k])
+			if opts.Rejects == "" {
+				opts.Rejects = strings.TrimSuffix(opts.Output, ".jsonl") + ".rejects.jsonl"
 			}
 			return nil
 		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRewardScore(cmd, opts)
+		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&in, "in", "-", "completions JSONL (- for stdin)")
-	f.StringVar(&out, "out", "-", "scored JSONL (- for stdout)")
-	f.StringVar(&cfgPath, "config", "", "reward YAML config")
-	f.StringVar(&preset, "preset", "", "preset: "+strings.Join(reward.Presets(), ", ")+" (default: default)")
+	f.StringVarP(&opts.Input, "input", "i", "-", "completions JSONL (- for stdin)")
+	f.StringVarP(&opts.Output, "output", "o", "-", "scored JSONL (- for stdout)")
+	f.StringVar(&opts.Rejects, "rejects", "", "JSONL of the lines that could not be scored (default OUTPUT.rejects.jsonl; with -o -: stderr; - for stderr)")
+	f.StringVar(&opts.ConfigPath, "config", "", "reward YAML config")
+	f.StringVar(&opts.Preset, "preset", "", "preset: "+strings.Join(reward.Presets(), ", ")+" (default: default)")
+	aliasFlag(f, "input", "in")
+	aliasFlag(f, "output", "out")
 	return cmd
+}
+
+// runRewardScore scores opts.Input into opts.Output (through a temporary file, renamed when
+// done), the lines it cannot score into opts.Rejects, and prints the summary.
+func runRewardScore(cmd *cobra.Command, opts *rewardScoreOptions) error {
+	sc, err := rewardScorer(opts.ConfigPath, opts.Preset)
+	if err != nil {
+		return &usageError{err}
+	}
+	var r io.Reader = cmd.InOrStdin()
+	if opts.Input != "-" {
+		f, err := os.Open(opts.Input)
+		if err != nil {
+			return fmt.Errorf("--input: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	summary := cmd.OutOrStdout()
+	var w io.Writer = cmd.OutOrStdout()
+	var outFile *os.File
+	if opts.Output == "-" {
+		summary = cmd.ErrOrStderr()
+	} else {
+		if outFile, err = os.Create(opts.Output + ".part"); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		defer os.Remove(opts.Output + ".part")
+		defer outFile.Close()
+		w = outFile
+	}
+	var rej bytes.Buffer
+	start := time.Now()
+	st, err := reward.ScoreJSONLRejects(cmd.Context(), r, w, &rej, sc)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Input, err)
+	}
+	if outFile != nil {
+		if err := outFile.Close(); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+		if err := os.Rename(opts.Output+".part", opts.Output); err != nil {
+			return fmt.Errorf("--output: %w", err)
+		}
+	}
+	if st.Rejected > 0 {
+		if opts.Rejects == "-" {
+			cmd.ErrOrStderr().Write(rej.Bytes())
+		} else if err := os.WriteFile(opts.Rejects, rej.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("--rejects: %w", err)
+		}
+	}
+	fmt.Fprintf(summary, "scored %d completions with %s in %v\n", st.N, sc.Name, time.Since(start).Round(time.Millisecond))
+	if st.Rejected > 0 {
+		fmt.Fprintf(summary, "rejected %d lines that could not be scored (%s)\n", st.Rejected, opts.Rejects)
+	}
+	fmt.Fprintf(summary, "  %-14s %8.4f\n", "overall", st.Mean)
+	keys := make([]string, 0, len(st.Comp))
+	for k := range st.Comp {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(summary, "  %-14s %8.4f\n", k, st.Comp[k])
+	}
+	return nil
 }
 
 func newRewardServeCmd() *cobra.Command {
@@ -160,7 +201,7 @@ gracefully on SIGINT/SIGTERM.`,
 		Example: `  eosin reward serve --preset r1v
   eosin reward serve --addr :8081 --preset r1v --max-inflight 8 --max-body-bytes 67108864
   curl -s localhost:8081/v1/score -d '{"items":[{"completion":"<think>…</think><answer>C</answer>","reference":"C"}]}'`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := rewardScorer(cfgPath, preset)
 			if err != nil {

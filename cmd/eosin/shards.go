@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -15,7 +14,7 @@ import (
 
 // newShardsCmd is `eosin shards`: list, verify and print dataset versions.
 func newShardsCmd() *cobra.Command {
-	var s3 storage.S3Config
+	var s3 s3Options
 	cmd := &cobra.Command{
 		Use:   "shards",
 		Short: "List, verify and print dataset versions (local directories or s3://bucket/prefix)",
@@ -25,30 +24,25 @@ func newShardsCmd() *cobra.Command {
 
 PREFIX means the version LATEST names; PREFIX@VERSION a given one.
 
-S3 settings come from the flags below or the usual environment variables: AWS_ENDPOINT_URL
-(or S3_ENDPOINT_URL), AWS_REGION, AWS_CA_BUNDLE, and credentials from AWS_ACCESS_KEY_ID /
-AWS_SECRET_ACCESS_KEY, MINIO_ROOT_USER / MINIO_ROOT_PASSWORD or ~/.aws/credentials (AWS_PROFILE).`,
+S3 settings come from the flags below or the environment variables every command reads:
+AWS_ENDPOINT_URL, AWS_REGION, AWS_CA_BUNDLE, AWS_PROFILE, and credentials from
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN) or ~/.aws/credentials.`,
 	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&s3.Endpoint, "s3-endpoint", "", "S3-compatible endpoint, host:port or http(s)://host:port (default: env, then AWS)")
-	f.StringVar(&s3.Region, "s3-region", "", "S3 region (default: env)")
-	f.StringVar(&s3.CABundle, "s3-ca-bundle", "", "PEM file of extra certificate authorities to trust (default: env AWS_CA_BUNDLE)")
-	f.BoolVar(&s3.Insecure, "s3-insecure", false, "plain HTTP for a host:port endpoint")
-	f.StringVar(&s3.Profile, "s3-profile", "", "profile in ~/.aws/credentials (default: env AWS_PROFILE)")
+	addS3Flags(cmd.PersistentFlags(), &s3)
 	cmd.AddCommand(newShardsLsCmd(&s3), newShardsVerifyCmd(&s3), newShardsCatCmd(&s3), newShardsGCCmd(&s3))
 	return cmd
 }
 
-func newShardsLsCmd(s3 *storage.S3Config) *cobra.Command {
+func newShardsLsCmd(s3 *s3Options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ls PREFIX",
 		Short: "List the versions under a prefix with their counts",
 		Example: `  eosin shards ls corpus/figures
   eosin shards ls s3://datasets/pathology --s3-endpoint https://127.0.0.1:7070`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			vs, err := shards.Versions(cmd.Context(), args[0], shards.ReadOptions{S3: *s3})
+			vs, err := shards.Versions(cmd.Context(), args[0], shards.ReadOptions{S3: s3.config()})
 			if err != nil {
 				return err
 			}
@@ -129,7 +123,7 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func newShardsVerifyCmd(s3 *storage.S3Config) *cobra.Command {
+func newShardsVerifyCmd(s3 *s3Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "verify PREFIX[@VERSION]",
 		Short: "Re-read every object of a version and check hashes, counts and indexes",
@@ -138,10 +132,10 @@ manifest, every record decoded and counted per shard, ids unique, all formats ho
 records, sizes.json and the wids index (with md5 sums), MDS index.json (with its hashes). It
 exits non-zero and lists the problems when anything is wrong.`,
 		Example: "  eosin shards verify corpus/figures@20261122T104544Z",
-		Args:    cobra.ExactArgs(1),
+		Args:    usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: *s3})
+			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: s3.config()})
 			if err != nil {
 				return err
 			}
@@ -161,7 +155,7 @@ exits non-zero and lists the problems when anything is wrong.`,
 	}
 }
 
-func newShardsGCCmd(s3 *storage.S3Config) *cobra.Command {
+func newShardsGCCmd(s3 *s3Options) *cobra.Command {
 	var keep int
 	var del bool
 	var grace time.Duration
@@ -177,10 +171,10 @@ build started less than --grace ago (it may still be running).
 Without --delete, gc only reports what it would remove.`,
 		Example: `  eosin shards gc corpus/figures --keep 3
   eosin shards gc s3://datasets/figures --keep 1 --delete`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			st, err := storage.Open(ctx, args[0], *s3)
+			st, err := storage.Open(ctx, args[0], s3.config())
 			if err != nil {
 				return err
 			}
@@ -212,18 +206,18 @@ Without --delete, gc only reports what it would remove.`,
 	return cmd
 }
 
-func newShardsCatCmd(s3 *storage.S3Config) *cobra.Command {
+func newShardsCatCmd(s3 *s3Options) *cobra.Command {
 	var n int
 	var format string
 	cmd := &cobra.Command{
 		Use:   "cat PREFIX[@VERSION]",
 		Short: "Print records as JSON lines (image bytes omitted)",
 		Example: `  eosin shards cat corpus/figures --n 5
-  eosin shards cat corpus/sft@v3 --format parquet --n 1`,
-		Args: cobra.ExactArgs(1),
+  eosin shards cat corpus/sft@v3 --formats parquet --n 1`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: *s3})
+			ds, err := shards.Open(ctx, args[0], shards.ReadOptions{S3: s3.config()})
 			if err != nil {
 				return err
 			}
@@ -232,10 +226,10 @@ func newShardsCatCmd(s3 *storage.S3Config) *cobra.Command {
 			if format != "" {
 				fs, err := shards.ParseFormats(format)
 				if err != nil {
-					return err
+					return &usageError{fmt.Errorf("--formats: %w", err)}
 				}
 				if len(fs) != 1 {
-					return errors.New("--format takes one format")
+					return flagErrorf("--formats: give the one format to read")
 				}
 				f = fs[0]
 			}
@@ -258,6 +252,7 @@ func newShardsCatCmd(s3 *storage.S3Config) *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&n, "n", 5, "number of records to print (0: all)")
-	cmd.Flags().StringVar(&format, "format", "", "format to read: webdataset, mds, parquet, jsonl (default: the first the version has)")
+	cmd.Flags().StringVar(&format, "formats", "", "the format to read: webdataset, mds, parquet or jsonl (default: the first the version has)")
+	aliasFlag(cmd.Flags(), "formats", "format")
 	return cmd
 }

@@ -2,68 +2,135 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/eosinlab/eosin/trainer"
 )
 
-// newTrainCmd is `eosin train`: GRPO/DAPO training on the CPU reference backend.
-func newTrainCmd() *cobra.Command {
-	var (
-		cfgPath, watch string
-		poll           time.Duration
-		o              trainOverrides
-	)
+// trainOptions are the settings of `eosin train`.
+type trainOptions struct {
+	ConfigPath string
+	Watch      string
+	Poll       time.Duration
+	S3         s3Options
+	Overrides  trainOverrides
+	Flags      *pflag.FlagSet
+}
+
+// checkTrainFlags reports settings that cannot run (usage errors).
+func checkTrainFlags(o *trainOptions) error {
+	if o.Watch != "" && o.Poll <= 0 {
+		return flagErrorf("--poll %v: want a positive interval", o.Poll)
+	}
+	return nil
+}
+
+// newTrainCmd is `eosin train`: GRPO/DAPO training on the CPU reference backend. runF
+// replaces the run function in tests (nil: runTrain).
+func newTrainCmd(runF func(*trainOptions) error) *cobra.Command {
+	opts := &trainOptions{}
 	cmd := &cobra.Command{
 		Use:   "train --config grpo.yaml",
 		Short: "Train a Qwen2-family model with GRPO/DAPO on an RL dataset",
-		Long: `train runs GRPO/DAPO (shared/reference/grpo.md) on the built-in Qwen2 decoder or a Qwen2-VL /
-Qwen2.5-VL model (prompts then carry the tasks' images), in fp32 or bf16 mixed precision: it samples
-group_size completions per prompt with a KV cache, scores them with the configured rule-based
-rewards (package reward: preset r1v, easyr1, dapo, … or custom terms), computes group
-advantages and the clipped policy loss, and takes AdamW steps.
+		Long: `train runs GRPO/DAPO (group-relative advantages, clipped policy loss, k3 KL penalty) on the
+built-in Qwen2 decoder or a Qwen2-VL / Qwen2.5-VL model (prompts then carry the tasks' images),
+in fp32 or bf16 mixed precision: it samples group_size completions per prompt with a KV cache,
+scores them with the configured rule-based rewards (package reward: preset r1v, easyr1, dapo,
+… or custom terms), computes group advantages and the clipped policy loss, and takes AdamW
+steps. docs/trainer.md describes every key.
 
 Data: data.jsonl (shards.Sample records, one per line) or data.dataset (a dataset prefix
 written by eosin; the newest committed version, JSONL shards). With --watch PREFIX the command
 keeps running and trains on every newer committed version as it appears.
 
-Outputs under out/: log.jsonl (one JSON object per step: reward mean/std, accuracy, KL, clip
-fractions, entropy, response length, tokens/s, …), checkpoints/step-N (Hugging Face
-config.json + model.safetensors, optimizer state, RNG; a rerun resumes from the newest,
-bit-identically) and final/ (the model in export_dtype with tokenizer.json, and
-preprocessor_config.json for VL models). Flags override the YAML keys.`,
-		Example: `  eosin train --config grpo.yaml
-  eosin train --config grpo.yaml --steps 200 --lr 1e-6 --out runs/med-r1
+Outputs under the run directory (-o/--output, the YAML key out): log.jsonl (one JSON object
+per step: reward mean/std, accuracy, KL, clip fractions, entropy, response length, tokens/s,
+…), checkpoints/step-N (Hugging Face config.json + model.safetensors, optimizer state, RNG; a
+rerun resumes from the newest, bit-identically) and final/ (the model in export_dtype with
+tokenizer.json, and preprocessor_config.json for VL models). Flags override the YAML keys.
+Settings that cannot learn (group_size 1, a zero learning rate) are warned about.`,
+		Example: `  eosin train --config examples/train-tiny.yaml -o runs/tiny
+  eosin train --config grpo.yaml --steps 200 --lr 1e-6 -o runs/med-r1
   eosin train --config grpo.yaml --watch s3://bucket/datasets/mcq --poll 10m`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			syncAliases(cmd.Flags())
+			return checkTrainFlags(opts)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := trainer.DefaultConfig()
-			if cfgPath != "" {
-				var err error
-				if cfg, err = trainer.LoadConfig(cfgPath); err != nil {
-					return err
-				}
+			opts.Flags = cmd.Flags()
+			if runF != nil {
+				return runF(opts)
 			}
-			o.apply(cmd, &cfg)
-			if err := cfg.Validate(); err != nil {
-				return fmt.Errorf("train: %w", err)
-			}
-			opt := trainer.RunOptions{Terminal: os.Stderr}
-			if watch != "" {
-				return trainer.Watch(cmd.Context(), cfg, watch, poll, opt)
-			}
-			return trainer.Run(cmd.Context(), cfg, opt)
+			return runTrain(cmd, opts)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfgPath, "config", "", "YAML configuration (grpo.yaml)")
-	f.StringVar(&watch, "watch", "", "dataset prefix to watch: train on every newer committed version")
-	f.DurationVar(&poll, "poll", 5*time.Minute, "how often --watch looks for a new version")
-	o.register(cmd)
+	f.StringVar(&opts.ConfigPath, "config", "", "YAML configuration (grpo.yaml)")
+	f.StringVar(&opts.Watch, "watch", "", "dataset prefix to watch: train on every newer committed version")
+	f.DurationVar(&opts.Poll, "poll", 5*time.Minute, "how often --watch looks for a new version")
+	opts.Overrides.register(f)
+	addS3Flags(f, &opts.S3)
 	return cmd
+}
+
+// trainConfig is the configuration of a run: defaults, the YAML file, the flags given.
+func trainConfig(opts *trainOptions) (trainer.Config, error) {
+	cfg := trainer.DefaultConfig()
+	if opts.ConfigPath != "" {
+		var err error
+		if cfg, err = trainer.LoadConfig(opts.ConfigPath); err != nil {
+			return cfg, &usageError{err}
+		}
+	}
+	opts.Overrides.apply(opts.Flags, &cfg)
+	if err := cfg.Validate(); err != nil {
+		return cfg, &usageError{fmt.Errorf("train: %w", err)}
+	}
+	return cfg, nil
+}
+
+// trainWarnings lists settings that run but cannot learn anything.
+func trainWarnings(c trainer.Config) []string {
+	var w []string
+	if c.GRPO.GroupSize < 2 {
+		w = append(w, fmt.Sprintf("grpo.group_size %d: group-relative advantages are all zero, nothing is learned (use 2 or more)", c.GRPO.GroupSize))
+	}
+	if c.Steps < 1 {
+		w = append(w, fmt.Sprintf("steps %d: no training step will run", c.Steps))
+	}
+	return w
+}
+
+// runTrain trains and prints where the model went.
+func runTrain(cmd *cobra.Command, opts *trainOptions) error {
+	cfg, err := trainConfig(opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range trainWarnings(cfg) {
+		slog.Warn(w)
+	}
+	if err := opts.S3.exportEnv(); err != nil {
+		return err
+	}
+	opt := trainer.RunOptions{Terminal: cmd.ErrOrStderr()}
+	start := time.Now()
+	if opts.Watch != "" {
+		return trainer.Watch(cmd.Context(), cfg, opts.Watch, opts.Poll, opt)
+	}
+	if err := trainer.Run(cmd.Context(), cfg, opt); err != nil {
+		return err
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "steps      %d\nelapsed    %s\nlog        %s\nmodel      %s\n", cfg.Steps, time.Since(start).Round(time.Second),
+		filepath.Join(cfg.Out, "log.jsonl"), filepath.Join(cfg.Out, "final"))
+	return nil
 }
 
 // trainOverrides are flags that override YAML keys when set.
@@ -75,22 +142,21 @@ type trainOverrides struct {
 	seed                                                   uint64
 }
 
-func (o *trainOverrides) register(cmd *cobra.Command) {
-	f := cmd.Flags()
+func (o *trainOverrides) register(f *pflag.FlagSet) {
 	f.StringVar(&o.modelPath, "model", "", "model.path: Hugging Face checkpoint directory")
 	f.StringVar(&o.tokenizer, "tokenizer", "", "tokenizer: tokenizer.json path")
 	f.StringVar(&o.jsonl, "data-jsonl", "", "data.jsonl: file of shards.Sample records")
 	f.StringVar(&o.dataset, "dataset", "", "data.dataset: dataset prefix (directory or s3://)")
-	f.StringVar(&o.out, "out", "", "out: run directory")
+	f.StringVarP(&o.out, "output", "o", "", "out: run directory")
 	f.StringVar(&o.agg, "loss-agg", "", "grpo.loss_agg: token-mean | seq-mean-token-mean | seq-mean-token-sum | dr-grpo")
-	f.StringVar(&o.preset, "reward", "", "reward.preset: r1v | r1v_nothink | easyr1 | easyr1_math | dapo | default")
+	f.StringVar(&o.preset, "reward-preset", "", "reward.preset: r1v | r1v_nothink | easyr1 | easyr1_math | dapo | default")
 	f.StringVar(&o.precision, "precision", "", "precision: fp32 | bf16 (mixed precision, float32 master weights)")
 	f.StringVar(&o.exportDType, "export-dtype", "", "export_dtype of final/: f32 | bf16 | f16")
 	f.IntVar(&o.steps, "steps", 0, "steps: rollout steps")
 	f.IntVar(&o.groupSize, "group-size", 0, "grpo.group_size: completions per prompt (G)")
 	f.IntVar(&o.prompts, "prompts-per-step", 0, "grpo.prompts_per_step")
 	f.IntVar(&o.maxNew, "max-new-tokens", 0, "grpo.max_new_tokens")
-	f.IntVar(&o.workers, "workers", 0, "workers: CPU goroutines per op (0: all cores)")
+	f.IntVar(&o.workers, "jobs", defaultJobs(), "workers: CPU goroutines per op")
 	f.IntVar(&o.saveEvery, "save-every", 0, "save_every: checkpoint every N steps")
 	f.Float64Var(&o.lr, "lr", 0, "optim.lr")
 	f.Float64Var(&o.temperature, "temperature", 0, "grpo.temperature")
@@ -98,10 +164,13 @@ func (o *trainOverrides) register(cmd *cobra.Command) {
 	f.Float64Var(&o.clipLow, "clip-low", 0, "grpo.clip_low (ε_low)")
 	f.Float64Var(&o.clipHigh, "clip-high", 0, "grpo.clip_high (ε_high)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed")
+	aliasFlag(f, "output", "out")
+	aliasFlag(f, "reward-preset", "reward")
+	aliasFlag(f, "jobs", "workers")
 }
 
-func (o *trainOverrides) apply(cmd *cobra.Command, c *trainer.Config) {
-	ch := cmd.Flags().Changed
+func (o *trainOverrides) apply(f *pflag.FlagSet, c *trainer.Config) {
+	ch := f.Changed
 	set := func(name string, fn func()) {
 		if ch(name) {
 			fn()
@@ -111,16 +180,16 @@ func (o *trainOverrides) apply(cmd *cobra.Command, c *trainer.Config) {
 	set("tokenizer", func() { c.Tokenizer = o.tokenizer })
 	set("data-jsonl", func() { c.Data = trainer.DataConfig{JSONL: o.jsonl} })
 	set("dataset", func() { c.Data = trainer.DataConfig{Dataset: o.dataset} })
-	set("out", func() { c.Out = o.out })
+	set("output", func() { c.Out = o.out })
 	set("loss-agg", func() { c.GRPO.Agg = o.agg })
-	set("reward", func() { c.Reward.Preset = o.preset })
+	set("reward-preset", func() { c.Reward.Preset = o.preset })
 	set("precision", func() { c.Precision = o.precision })
 	set("export-dtype", func() { c.ExportDType = o.exportDType })
 	set("steps", func() { c.Steps = o.steps })
 	set("group-size", func() { c.GRPO.GroupSize = o.groupSize })
 	set("prompts-per-step", func() { c.GRPO.PromptsPerStep = o.prompts })
 	set("max-new-tokens", func() { c.GRPO.MaxNewTokens = o.maxNew })
-	set("workers", func() { c.Workers = o.workers })
+	set("jobs", func() { c.Workers = o.workers })
 	set("save-every", func() { c.SaveEvery = o.saveEvery })
 	set("lr", func() { c.Optim.LR = o.lr })
 	set("temperature", func() { c.GRPO.Temperature = o.temperature })

@@ -39,6 +39,8 @@ type GenConfig struct {
 	// Cache is the response cache: a directory or s3://bucket/prefix, shared by all workers
 	// ("" disables it). A directory only works for workers that share its filesystem.
 	Cache string `json:"cache,omitempty"`
+	// Refresh ignores cached responses (they are replaced by the new ones).
+	Refresh bool `json:"refresh,omitempty"`
 
 	// Generation and verification (see cot.Config).
 	Model                string            `json:"model"`
@@ -182,7 +184,7 @@ func acquireClient(g GenConfig, s3 S3Settings) (*cot.Client, func(), error) {
 	e := sharedClients.m[key]
 	if e == nil {
 		c, err := cot.NewClient(cot.ClientConfig{BaseURL: g.BaseURL, APIKeyEnv: g.APIKeyEnv, Concurrency: g.Concurrency,
-			Timeout: g.Timeout, MaxAttempts: g.MaxAttempts, MaxResponseBytes: g.MaxResponseBytes, CacheDir: g.Cache, CacheS3: s3.Config()})
+			Timeout: g.Timeout, MaxAttempts: g.MaxAttempts, MaxResponseBytes: g.MaxResponseBytes, CacheDir: g.Cache, CacheS3: s3.Config(), Refresh: g.Refresh})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -167,6 +167,8 @@ type generateFn struct {
 	stats   batchStats
 	meter   *meter
 	cancel  context.CancelFunc
+	// requests and cache hits already added to the progress counters in this bundle
+	countedRequests, countedHits int64
 }
 
 type genResult struct {
@@ -232,6 +234,7 @@ func (f *generateFn) StartBundle(ctx context.Context, _ func(figureSamples), _ f
 	f.out = make(chan genResult, f.Batch)
 	f.pending = 0
 	f.stats = batchStats{}
+	f.countedRequests, f.countedHits = 0, 0
 	for range max(f.Batch, 1) {
 		go func(in <-chan cot.FigureInput, out chan<- genResult) {
 			for fig := range in {
@@ -309,11 +312,19 @@ func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(figureSam
 	m := f.meter
 	f.stats.Requests, f.stats.CacheHits = m.requests.Load(), m.hits.Load()
 	f.stats.Attempts, f.stats.Failures = m.attempts.Load(), m.failures.Load()
-	mRequests.Inc(ctx, f.stats.Requests)
-	mCacheHits.Inc(ctx, f.stats.CacheHits)
+	f.countRequests(ctx)
 	st := f.stats
 	emitPart(commitPart{Stats: &st}.encode())
 	return nil
+}
+
+// countRequests adds the requests and cache hits made since the last call to the progress
+// counters, so that progress shows them as figures complete, not when the bundle ends.
+func (f *generateFn) countRequests(ctx context.Context) {
+	req, hits := f.meter.requests.Load(), f.meter.hits.Load()
+	mRequests.Inc(ctx, req-f.countedRequests)
+	mCacheHits.Inc(ctx, hits-f.countedHits)
+	f.countedRequests, f.countedHits = req, hits
 }
 
 // emit sends one figure's output on.
@@ -324,6 +335,7 @@ func (f *generateFn) emit(ctx context.Context, r genResult, emitSample func(figu
 	out := r.out
 	f.stats.Figures++
 	f.stats.Requested += out.Requested
+	f.countRequests(ctx)
 	mFigures.Inc(ctx, 1)
 	mSFT.Inc(ctx, int64(len(out.SFT)))
 	mRL.Inc(ctx, int64(len(out.RL)))
