@@ -61,6 +61,14 @@ func LanguageCodes() []string {
 	return out
 }
 
+// The dictionary check of DetectLanguage: a Latin-script text with at least minEnglishWords
+// words of two letters or more, of which at least minEnglishShare are English words, is
+// English whatever the stop-word votes say.
+const (
+	minEnglishWords = 3
+	minEnglishShare = 0.6
+)
+
 // Language is the outcome of DetectLanguage.
 type Language struct {
 	// Code is an ISO 639-1 code ("en", "de", …), a script name for scripts that identify
@@ -75,7 +83,9 @@ type Language struct {
 // DetectLanguage guesses the language of a short text such as a figure caption. Non-Latin
 // scripts are recognised by their letters; Latin-script languages by stop-word votes (words
 // shared by several languages split their vote). Text with fewer than three stop words is
-// Undetermined: captions like "Figure 3: MA plot" carry no evidence either way.
+// Undetermined: captions like "Figure 3: MA plot" carry no evidence either way. A text whose
+// words are mostly English words (a dictionary check) is English: short-text votes are
+// easily swayed by single letters and words other languages share.
 func DetectLanguage(text string) Language {
 	var latin, letters int
 	scripts := map[string]int{}
@@ -129,9 +139,10 @@ func DetectLanguage(text string) Language {
 	idx := buildStopIndex()
 	votes := map[string]float64{}
 	words, hits := 0, 0
-	for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+	all := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
 		return !unicode.IsLetter(r) && r != '\''
-	}) {
+	})
+	for _, w := range all {
 		words++
 		langs := idx[w]
 		if len(langs) == 0 {
@@ -155,5 +166,11 @@ func DetectLanguage(text string) Language {
 	}
 	share := bestV / total
 	coverage := min(1, 3*float64(hits)/float64(words)) // ~1/3 of running text is stop words
+	if bestL != "en" {
+		// A dictionary check overrules the votes: most words English means English.
+		if en, n := englishShare(all); n >= minEnglishWords && en >= minEnglishShare {
+			return Language{Code: "en", Confidence: en}
+		}
+	}
 	return Language{Code: bestL, Confidence: share * coverage}
 }
