@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetches the real test corpus (Debian documentation PDFs with their LaTeX/Sweave sources, see
-# ../shared/reference/test-data.md) into testdata/cache/ (git-ignored). Idempotent: a second run
+# Fetches the real test corpus (Debian documentation PDFs with their LaTeX/Sweave sources) into
+# testdata/cache/ (git-ignored). Idempotent: a second run
 # with everything in place returns at once. Writes testdata/cache/corpus.tsv:
 #   package  version  path-relative-to-cache  sha256
 set -euo pipefail
