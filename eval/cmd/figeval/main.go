@@ -10,20 +10,19 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
 	_ "image/png"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/eosinlab/eosin/eval/captions"
+	"github.com/eosinlab/eosin/eval/extractout"
 	"github.com/eosinlab/eosin/layout"
 	"github.com/eosinlab/eosin/shards"
 )
@@ -65,7 +64,10 @@ func run(corpus, out string, reuse bool, jobs, dpi int, verbose bool) error {
 		slog.Info("extracted", "docs", sum.Docs, "pages", sum.Pages, "figures", sum.Figures, "tables", sum.Tables,
 			"rejects", sum.Rejects, "elapsed", sum.Elapsed.Round(1e6))
 	}
-	preds, err := readFigures(filepath.Join(out, "figures.jsonl"), filepath.Join(out, "images"))
+	imgDir := filepath.Join(out, "images")
+	preds, err := extractout.ReadFigures(filepath.Join(out, "figures.jsonl"), func(f shards.Figure) bool {
+		return cropInked(filepath.Join(imgDir, f.ID+".png"))
+	})
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,7 @@ func run(corpus, out string, reuse bool, jobs, dpi int, verbose bool) error {
 	var total, totalTab captions.DocScore
 	var details []string
 	for _, d := range docs {
-		pages, err := pageTexts(d.pdf)
+		pages, err := extractout.PageTexts(d.pdf)
 		if err != nil {
 			return err
 		}
@@ -113,8 +115,12 @@ func run(corpus, out string, reuse bool, jobs, dpi int, verbose bool) error {
 			fmt.Println(d)
 		}
 	}
-	if reasons, err := rejectReasons(filepath.Join(out, "rejects.jsonl")); err == nil {
-		fmt.Printf("\nrejects: %s\n", reasons)
+	if rejects, err := extractout.ReadRejects(filepath.Join(out, "rejects.jsonl")); err == nil {
+		var all []shards.Reject
+		for _, rs := range rejects {
+			all = append(all, rs...)
+		}
+		fmt.Printf("\nrejects: %s\n", extractout.Reasons(all))
 	}
 	f1 := 0.0
 	if total.Recall()+total.Precision() > 0 {
@@ -160,31 +166,6 @@ func loadCorpus(corpus string) ([]doc, error) {
 	return docs, nil
 }
 
-// readFigures groups the records of figures.jsonl by document URI and checks each crop.
-func readFigures(path, imgDir string) (map[string][]captions.Pred, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("figures: %w", err)
-	}
-	defer f.Close()
-	out := map[string][]captions.Pred{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var fig shards.Figure
-		if err := json.Unmarshal(sc.Bytes(), &fig); err != nil {
-			return nil, fmt.Errorf("figures: %w", err)
-		}
-		kind := fig.Kind
-		if kind == "" {
-			kind = "figure"
-		}
-		ok := fig.BBox[2] > fig.BBox[0] && fig.BBox[3] > fig.BBox[1] && cropInked(filepath.Join(imgDir, fig.ID+".png"))
-		out[fig.Doc.URI] = append(out[fig.Doc.URI], captions.Pred{ID: fig.ID, Kind: kind, Page: fig.Page, Caption: fig.Caption, CropOK: ok})
-	}
-	return out, sc.Err()
-}
-
 // cropInked reports whether the PNG exists and has a pixel that is not near white.
 func cropInked(path string) bool {
 	f, err := os.Open(path)
@@ -208,48 +189,6 @@ func cropInked(path string) bool {
 	return false
 }
 
-// pageTexts returns the tokens of each page as poppler's pdftotext reads them (an extractor
-// independent of eosin, used only to find the page a true caption is printed on).
-func pageTexts(pdf string) ([][]string, error) {
-	b, err := exec.Command("pdftotext", "-q", pdf, "-").Output()
-	if err != nil {
-		return nil, fmt.Errorf("pdftotext %s (apt-get install poppler-utils): %w", pdf, err)
-	}
-	var pages [][]string
-	for _, p := range strings.Split(string(b), "\f") {
-		pages = append(pages, captions.Tokens(p))
-	}
-	return pages, nil
-}
-
 func shortName(p string) string {
 	return filepath.Base(filepath.Dir(filepath.Dir(p))) + "/" + filepath.Base(p)
-}
-
-// rejectReasons counts the reject reasons in rejects.jsonl: "no_region 3, scanned_page 1".
-func rejectReasons(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	n := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var r shards.Reject
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return "", fmt.Errorf("rejects: %w", err)
-		}
-		n[r.Reason]++
-	}
-	var out []string
-	for r, k := range n {
-		out = append(out, fmt.Sprintf("%s %d", r, k))
-	}
-	sort.Strings(out)
-	if len(out) == 0 {
-		return "none", sc.Err()
-	}
-	return strings.Join(out, ", "), sc.Err()
 }

@@ -24,13 +24,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/eosinlab/eosin/eval/captions"
+	"github.com/eosinlab/eosin/eval/extractout"
 	"github.com/eosinlab/eosin/layout"
 	"github.com/eosinlab/eosin/layout/scan"
 	"github.com/eosinlab/eosin/ocr"
@@ -115,11 +115,11 @@ func run(ctx context.Context, o options, w io.Writer) (map[string]captions.DocSc
 		slog.Info("extracted", "docs", sum.Docs, "pages", sum.Pages, "figures", sum.Figures, "tables", sum.Tables,
 			"rejects", sum.Rejects, "elapsed", sum.Elapsed.Round(1e6))
 	}
-	preds, err := readFigures(filepath.Join(o.out, "figures.jsonl"))
+	preds, err := extractout.ReadFigures(filepath.Join(o.out, "figures.jsonl"), nil)
 	if err != nil {
 		return nil, err
 	}
-	rejects, err := readRejects(filepath.Join(o.out, "rejects.jsonl"))
+	rejects, err := extractout.ReadRejects(filepath.Join(o.out, "rejects.jsonl"))
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func report(w io.Writer, o options, docs []document, preds map[string][]captions
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "document\tGT fig\tfound\tmatched\trecall\tprecision\tcrop ok\t")
 	var total captions.DocScore
-	reasons := map[string]int{}
+	var docRejects []shards.Reject
 	var details []string
 	for _, d := range docs {
 		pages := pageTexts(d)
@@ -177,9 +177,7 @@ func report(w io.Writer, o options, docs []document, preds map[string][]captions
 		s := captions.Score("figure", d.truths, ps, pf)
 		total = total.Add(s)
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.3f\t%.3f\t%d\t\n", d.name, s.Truths, s.Preds, s.Matched, s.Recall(), s.Precision(), s.CropsOnPage)
-		for _, r := range rejects[d.pdf] {
-			reasons[r.Reason]++
-		}
+		docRejects = append(docRejects, rejects[d.pdf]...)
 		if !o.verbose {
 			continue
 		}
@@ -202,12 +200,7 @@ func report(w io.Writer, o options, docs []document, preds map[string][]captions
 	if err := tw.Flush(); err != nil {
 		return total, err
 	}
-	var rs []string
-	for r, n := range reasons {
-		rs = append(rs, fmt.Sprintf("%s %d", r, n))
-	}
-	sort.Strings(rs)
-	fmt.Fprintf(w, "rejects: %s\n", strings.Join(rs, ", "))
+	fmt.Fprintf(w, "rejects: %s\n", extractout.Reasons(docRejects))
 	for _, d := range details {
 		fmt.Fprintln(w, d)
 	}
@@ -284,51 +277,6 @@ func loadDocs(dir, only string) ([]document, error) {
 	return docs, nil
 }
 
-// readFigures groups the records of figures.jsonl by document URI.
-func readFigures(path string) (map[string][]captions.Pred, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("figures: %w", err)
-	}
-	defer f.Close()
-	out := map[string][]captions.Pred{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var fig shards.Figure
-		if err := json.Unmarshal(sc.Bytes(), &fig); err != nil {
-			return nil, fmt.Errorf("figures: %w", err)
-		}
-		kind := fig.Kind
-		if kind == "" {
-			kind = "figure"
-		}
-		ok := fig.BBox[2] > fig.BBox[0] && fig.BBox[3] > fig.BBox[1]
-		out[fig.Doc.URI] = append(out[fig.Doc.URI], captions.Pred{ID: fig.ID, Kind: kind, Page: fig.Page, Caption: fig.Caption, CropOK: ok})
-	}
-	return out, sc.Err()
-}
-
-// readRejects groups the records of rejects.jsonl by document URI.
-func readRejects(path string) (map[string][]shards.Reject, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("rejects: %w", err)
-	}
-	defer f.Close()
-	out := map[string][]shards.Reject{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r shards.Reject
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("rejects: %w", err)
-		}
-		out[r.URI] = append(out[r.URI], r)
-	}
-	return out, sc.Err()
-}
-
 // pageTexts returns the tokens of each page as poppler's pdftotext reads them (an extractor
 // independent of eosin, used only to say where a missed caption is printed). Image-only copies
 // are read from the born-digital document they were made from, when it is beside them.
@@ -341,13 +289,9 @@ func pageTexts(d document) [][]string {
 			}
 		}
 	}
-	b, err := exec.Command("pdftotext", "-q", pdf, "-").Output()
+	pages, err := extractout.PageTexts(pdf)
 	if err != nil {
 		return nil
-	}
-	var pages [][]string
-	for _, p := range strings.Split(string(b), "\f") {
-		pages = append(pages, captions.Tokens(p))
 	}
 	return pages
 }
