@@ -1,11 +1,14 @@
 package trainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -37,16 +40,16 @@ type Config struct {
 	Steps int    `yaml:"steps"`
 	Seed  uint64 `yaml:"seed"`
 	// Out is the run directory: log.jsonl, checkpoints/step-N, final/.
-	Out string `yaml:"out"`
+	Out string `yaml:"output"`
 	// SaveEvery writes a checkpoint every N steps (0: only at the end).
-	SaveEvery int `yaml:"save_every"`
+	SaveEvery int `yaml:"save-every"`
 	// ExportDType is the dtype of the exported final model (F32, BF16, F16; any case).
-	ExportDType string `yaml:"export_dtype"`
+	ExportDType string `yaml:"export-dtype"`
 	// Precision is fp32 (default) or bf16: bf16 mixed precision as on a GPU (bf16 weights
 	// and activations, float32 master weights, optimizer state and accumulation).
 	Precision string `yaml:"precision"`
 	// Workers bounds CPU parallelism (0: all cores).
-	Workers int `yaml:"workers"`
+	Workers int `yaml:"jobs"`
 	// Vision configures Qwen2-VL / Qwen2.5-VL training (VLMTrainer).
 	Vision VisionConfig `yaml:"vision"`
 }
@@ -58,8 +61,8 @@ type VisionConfig struct {
 	// MinPixels and MaxPixels bound the resized images (0: the checkpoint's
 	// preprocessor_config.json, else the published 3136 and 12 845 056; Med-R1 uses max
 	// 401 408).
-	MinPixels int `yaml:"min_pixels"`
-	MaxPixels int `yaml:"max_pixels"`
+	MinPixels int `yaml:"min-pixels"`
+	MaxPixels int `yaml:"max-pixels"`
 }
 
 // Processor is base with the pixel bounds set here overriding its own.
@@ -91,34 +94,34 @@ type DataConfig struct {
 
 // GRPOConfig holds the rollout and loss settings (grpo.md).
 type GRPOConfig struct {
-	GroupSize      int     `yaml:"group_size"`
-	PromptsPerStep int     `yaml:"prompts_per_step"`
+	GroupSize      int     `yaml:"group-size"`
+	PromptsPerStep int     `yaml:"prompts-per-step"`
 	Temperature    float64 `yaml:"temperature"`
-	TopP           float64 `yaml:"top_p"`
-	TopK           int     `yaml:"top_k"`
-	MaxNewTokens   int     `yaml:"max_new_tokens"`
+	TopP           float64 `yaml:"top-p"`
+	TopK           int     `yaml:"top-k"`
+	MaxNewTokens   int     `yaml:"max-new-tokens"`
 	// UpdatesPerBatch is μ, passes over each rollout batch; MiniBatches splits each pass.
-	UpdatesPerBatch int     `yaml:"updates_per_batch"`
-	MiniBatches     int     `yaml:"mini_batches"`
-	ClipLow         float64 `yaml:"clip_low"`
-	ClipHigh        float64 `yaml:"clip_high"`
-	DualClip        float64 `yaml:"dual_clip"`
-	ClampLogRatio   *bool   `yaml:"clamp_log_ratio"`
-	KLCoef          float64 `yaml:"kl_coef"`
-	KLClamp         *bool   `yaml:"kl_clamp"`
+	UpdatesPerBatch int     `yaml:"updates-per-batch"`
+	MiniBatches     int     `yaml:"mini-batches"`
+	ClipLow         float64 `yaml:"clip-low"`
+	ClipHigh        float64 `yaml:"clip-high"`
+	DualClip        float64 `yaml:"dual-clip"`
+	ClampLogRatio   *bool   `yaml:"clamp-log-ratio"`
+	KLCoef          float64 `yaml:"kl-coef"`
+	KLClamp         *bool   `yaml:"kl-clamp"`
 	// Agg: token-mean | seq-mean-token-mean | seq-mean-token-sum | dr-grpo.
-	Agg       string `yaml:"loss_agg"`
-	DrGRPOLen int    `yaml:"dr_grpo_max_len"`
+	Agg       string `yaml:"loss-agg"`
+	DrGRPOLen int    `yaml:"dr-grpo-max-len"`
 	// AdvScale: group | batch | none (Dr.GRPO); AdvEps is the std epsilon.
-	AdvScale string  `yaml:"adv_scale"`
-	AdvEps   float64 `yaml:"adv_eps"`
+	AdvScale string  `yaml:"adv-scale"`
+	AdvEps   float64 `yaml:"adv-eps"`
 	// DynamicSampling drops groups whose DynamicMetric (a reward component, or "overall") is
 	// all-equal and generates more, at most MaxGenBatches batches per step (≤ 0: unlimited).
-	DynamicSampling bool   `yaml:"dynamic_sampling"`
-	DynamicMetric   string `yaml:"dynamic_metric"`
-	MaxGenBatches   int    `yaml:"max_gen_batches"`
+	DynamicSampling bool   `yaml:"dynamic-sampling"`
+	DynamicMetric   string `yaml:"dynamic-metric"`
+	MaxGenBatches   int    `yaml:"max-gen-batches"`
 	// MaskTruncated excludes completions without a stop token from the loss (overlong filtering).
-	MaskTruncated bool `yaml:"mask_truncated"`
+	MaskTruncated bool `yaml:"mask-truncated"`
 }
 
 // OptimConfig is AdamW with clipping and warmup + cosine.
@@ -127,12 +130,12 @@ type OptimConfig struct {
 	Beta1       float64 `yaml:"beta1"`
 	Beta2       float64 `yaml:"beta2"`
 	Eps         float64 `yaml:"eps"`
-	WeightDecay float64 `yaml:"weight_decay"`
-	MaxGradNorm float64 `yaml:"max_grad_norm"`
-	WarmupSteps int     `yaml:"warmup_steps"`
+	WeightDecay float64 `yaml:"weight-decay"`
+	MaxGradNorm float64 `yaml:"max-grad-norm"`
+	WarmupSteps int     `yaml:"warmup-steps"`
 	// TotalSteps of the cosine (optimizer steps; 0: steps × updates_per_batch × mini_batches).
-	TotalSteps int     `yaml:"total_steps"`
-	MinLRRatio float64 `yaml:"min_lr_ratio"`
+	TotalSteps int     `yaml:"total-steps"`
+	MinLRRatio float64 `yaml:"min-lr-ratio"`
 }
 
 // DefaultConfig returns the defaults: DAPO-style clip-higher (0.2/0.28), token-mean, no KL,
@@ -150,27 +153,108 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads a YAML file over the defaults; unknown keys are errors.
+// LoadConfig reads a YAML file over the defaults; unknown keys are errors. The keys are
+// kebab-case, as the flags of `eosin train` (group-size, save-every, export-dtype); the
+// snake_case spellings of earlier releases (group_size) and the old top-level out and workers
+// are accepted with a deprecation warning (slog.Warn).
 func LoadConfig(path string) (Config, error) {
 	c := DefaultConfig()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return c, fmt.Errorf("config: %w", err)
 	}
-	if err := ParseConfigYAML(b, &c); err != nil {
+	warn := func(old, key string) {
+		slog.Warn("config key is deprecated", "config", path, "key", old, "use", key)
+	}
+	if err := parseConfigYAML(b, &c, warn); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
 }
 
-// ParseConfigYAML decodes YAML into c (strict: unknown keys are errors).
+// ParseConfigYAML decodes YAML into c (strict: unknown keys are errors) and validates it;
+// deprecated key spellings are accepted with a slog warning, as in LoadConfig.
 func ParseConfigYAML(b []byte, c *Config) error {
-	dec := yaml.NewDecoder(bytesReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	return parseConfigYAML(b, c, func(old, key string) {
+		slog.Warn("config key is deprecated", "key", old, "use", key)
+	})
+}
+
+// parseConfigYAML is ParseConfigYAML with the deprecation warnings going to warn (the old
+// key's path and the key to use instead).
+func parseConfigYAML(b []byte, c *Config, warn func(old, key string)) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return err
 	}
+	if len(doc.Content) > 0 {
+		root := doc.Content[0]
+		if root.Kind != yaml.MappingNode {
+			return fmt.Errorf("want a mapping of keys to values")
+		}
+		renameDeprecatedKeys(root, reflect.TypeFor[Config](), "", warn)
+		norm, err := yaml.Marshal(root)
+		if err != nil {
+			return err
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(norm))
+		dec.KnownFields(true)
+		if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
 	return c.Validate()
+}
+
+// renamedKeys are deprecated keys of Config that are not the snake_case spelling of their
+// replacement (the flags are -o/--output and --jobs).
+var renamedKeys = map[string]string{"out": "output", "workers": "jobs"}
+
+// renameDeprecatedKeys rewrites, in the mapping n that decodes into a value of type t, every
+// deprecated key (the snake_case spelling of a kebab-case key, or one of renamedKeys at the
+// top level) to its current spelling, calls warn for each, and descends into the mappings of
+// nested structs (not into maps such as model.init, whose keys are config.json's).
+func renameDeprecatedKeys(n *yaml.Node, t reflect.Type, path string, warn func(old, key string)) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for _, e := range n.Content {
+			renameDeprecatedKeys(e, t.Elem(), path, warn)
+		}
+		return
+	case t.Kind() != reflect.Struct || n.Kind != yaml.MappingNode:
+		return
+	}
+	fields := map[string]reflect.Type{} // key → field type
+	old := map[string]string{}          // deprecated key → key
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if key == "" || key == "-" || !f.IsExported() {
+			continue
+		}
+		fields[key] = f.Type
+		if snake := strings.ReplaceAll(key, "-", "_"); snake != key {
+			old[snake] = key
+		}
+	}
+	if path == "" {
+		for o, k := range renamedKeys {
+			old[o] = k
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if key, ok := old[k.Value]; ok {
+			warn(path+k.Value, path+key)
+			k.Value = key
+		}
+		if ft, ok := fields[k.Value]; ok {
+			renameDeprecatedKeys(v, ft, path+k.Value+".", warn)
+		}
+	}
 }
 
 // LossConfig converts the GRPO settings to the loss configuration.
@@ -189,15 +273,15 @@ func (c *Config) Validate() error {
 	}
 	switch {
 	case g.GroupSize < 1 || g.PromptsPerStep < 1 || g.MaxNewTokens < 1:
-		return fmt.Errorf("grpo: group_size, prompts_per_step and max_new_tokens must be positive")
+		return fmt.Errorf("grpo: group-size, prompts-per-step and max-new-tokens must be positive")
 	case g.UpdatesPerBatch < 1 || g.MiniBatches < 1:
-		return fmt.Errorf("grpo: updates_per_batch and mini_batches must be positive")
+		return fmt.Errorf("grpo: updates-per-batch and mini-batches must be positive")
 	case g.MiniBatches > g.GroupSize*g.PromptsPerStep:
 		return fmt.Errorf("grpo: %d mini-batches for %d completions", g.MiniBatches, g.GroupSize*g.PromptsPerStep)
 	case g.Temperature < 0 || g.TopP < 0 || g.TopP > 1 || g.TopK < 0:
-		return fmt.Errorf("grpo: temperature ≥ 0, top_p in [0, 1], top_k ≥ 0")
+		return fmt.Errorf("grpo: temperature ≥ 0, top-p in [0, 1], top-k ≥ 0")
 	case g.AdvScale != "group" && g.AdvScale != "batch" && g.AdvScale != "none":
-		return fmt.Errorf("grpo: adv_scale %q (group, batch, none)", g.AdvScale)
+		return fmt.Errorf("grpo: adv-scale %q (group, batch, none)", g.AdvScale)
 	case c.Optim.LR <= 0 || c.Optim.Beta1 < 0 || c.Optim.Beta1 >= 1 || c.Optim.Beta2 < 0 || c.Optim.Beta2 >= 1:
 		return fmt.Errorf("optim: lr > 0 and betas in [0, 1)")
 	case c.Steps < 0:
@@ -211,7 +295,7 @@ func (c *Config) Validate() error {
 	switch strings.ToUpper(c.ExportDType) {
 	case "", "F32", "BF16", "F16":
 	default:
-		return fmt.Errorf("export_dtype %q (F32, BF16, F16)", c.ExportDType)
+		return fmt.Errorf("export-dtype %q (F32, BF16, F16)", c.ExportDType)
 	}
 	return nil
 }

@@ -137,10 +137,13 @@ func redSideTask(rng *rand.Rand, id int, right bool) trainer.Task {
 		Images: []trainer.TaskImage{{Bytes: b.Bytes()}}}
 }
 
-func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] {
+func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] { return tinyVLMVocab(t, seed, len(figVocab)) }
+
+// tinyVLMVocab is tinyVLM with vocab embedding rows.
+func tinyVLMVocab(t testing.TB, seed uint64, vocab int) *vision.VLM[float32] {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dc := model.Config{HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2, NumKeyValueHeads: 1,
-		VocabSize: len(figVocab), RMSNormEps: 1e-6, RopeTheta: 2, TieWordEmbeddings: true, InitializerRange: 0.1}
+		VocabSize: vocab, RMSNormEps: 1e-6, RopeTheta: 2, TieWordEmbeddings: true, InitializerRange: 0.1}
 	dp := model.NewParams[float32](dc)
 	dp.InitRandom(rng)
 	vl := vision.VLConfig{ModelType: "qwen2_5_vl", ImageTokenID: 1, VisionStartID: 0, VisionEndID: 2,

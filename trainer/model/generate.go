@@ -110,6 +110,12 @@ type SampleOptions struct {
 	MaxNewTokens int
 	// StopTokens end a completion; the stop token is kept as its last token.
 	StopTokens []int32
+	// Vocab, when positive and below the model's vocabulary, is the number of ids that may be
+	// sampled: the logits of ids ≥ Vocab are masked to −inf before sampling (greedy, top-k and
+	// top-p alike), as vLLM does for embedding rows past the tokenizer's tokens (Qwen2.5 has
+	// 151 936 rows for 151 669 tokens). LogProbs still normalise over the whole vocabulary, as
+	// the training pass does.
+	Vocab int
 }
 
 // Completion is one sampled continuation.
@@ -227,26 +233,35 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 	if greedy {
 		temp = 1
 	}
+	// Only the first n ids may be drawn: the rest are masked to −inf (probability 0).
+	n := len(logits)
+	if v := s.opt.Vocab; v > 0 && v < n {
+		n = v
+	}
+	probs := s.probs[:n]
 	mx := math.Inf(-1)
 	arg := 0
-	for i, v := range logits {
+	for i, v := range logits[:n] {
 		if z := float64(v) / temp; z > mx {
 			mx, arg = z, i
 		}
 	}
 	var sum float64
-	for i, v := range logits {
+	for i, v := range logits[:n] {
 		e := math.Exp(float64(v)/temp - mx)
-		s.probs[i] = e
+		probs[i] = e
 		sum += e
 	}
 	logZ := mx + math.Log(sum)
+	if n < len(logits) {
+		logZ = logSumExp(logits, temp)
+	}
 	lp := func(i int) float64 { return float64(logits[i])/temp - logZ }
 	if greedy {
 		return int32(arg), lp(arg)
 	}
-	for i := range s.probs {
-		s.probs[i] /= sum
+	for i := range probs {
+		probs[i] /= sum
 	}
 	k, p := s.opt.TopK, s.opt.TopP
 	cand := s.idx[:0]
@@ -257,7 +272,7 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 		for th := pmax / 2; ; th /= 2 {
 			cand = cand[:0]
 			var mass float64
-			for i, q := range s.probs {
+			for i, q := range probs {
 				if q >= th {
 					cand = append(cand, i)
 					mass += q
@@ -268,13 +283,13 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 			}
 		}
 	} else {
-		for i := range s.probs {
+		for i := range probs {
 			cand = append(cand, i)
 		}
 	}
 	if (k > 0 && k < len(cand)) || (p > 0 && p < 1) {
 		sort.Slice(cand, func(a, b int) bool {
-			pa, pb := s.probs[cand[a]], s.probs[cand[b]]
+			pa, pb := probs[cand[a]], probs[cand[b]]
 			return pa > pb || (pa == pb && cand[a] < cand[b])
 		})
 		if k > 0 && k < len(cand) {
@@ -287,12 +302,12 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 			if k > 0 {
 				tot = 0
 				for _, c := range cand {
-					tot += s.probs[c]
+					tot += probs[c]
 				}
 			}
 			var acc float64
 			for j, c := range cand {
-				acc += s.probs[c] / tot
+				acc += probs[c] / tot
 				if acc >= p {
 					cand = cand[:j+1]
 					break
@@ -302,18 +317,31 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 	}
 	var mass float64
 	for _, c := range cand {
-		mass += s.probs[c]
+		mass += probs[c]
 	}
 	u := rng.Float64() * mass
 	choice := cand[len(cand)-1]
 	for _, c := range cand {
-		u -= s.probs[c]
+		u -= probs[c]
 		if u < 0 {
 			choice = c
 			break
 		}
 	}
 	return int32(choice), lp(choice)
+}
+
+// logSumExp is log Σ exp(logits[i]/temp) over the whole row.
+func logSumExp[T Float](logits []T, temp float64) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = max(mx, float64(v)/temp)
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v)/temp - mx)
+	}
+	return mx + math.Log(sum)
 }
 
 // IsStop reports whether tok is one of the stop tokens.

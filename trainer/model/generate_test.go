@@ -260,3 +260,55 @@ func TestPluggablePositions(t *testing.T) {
 		t.Error("position offset had no effect")
 	}
 }
+
+// SampleOptions.Vocab masks the ids past it: greedy, top-k and top-p never draw them, the
+// frequencies follow the distribution over the remaining ids, and the log-probs stay those of
+// the whole vocabulary (the training pass's).
+func TestSamplerVocabMask(t *testing.T) {
+	// The masked ids 3 and 4 hold almost all the mass.
+	logits := []float32{1, 0, 0.5, 9, 8}
+	const vocab = 3
+	var zAll, zKept float64
+	for i, v := range logits {
+		zAll += math.Exp(float64(v))
+		if i < vocab {
+			zKept += math.Exp(float64(v))
+		}
+	}
+	kept := []float64{math.Exp(1) / zKept, math.Exp(0) / zKept, math.Exp(0.5) / zKept} // 0.506, 0.186, 0.307
+	cases := []struct {
+		name string
+		opt  SampleOptions
+		want []float64 // frequencies of ids 0, 1, 2
+	}{
+		{"greedy", SampleOptions{Vocab: vocab}, []float64{1, 0, 0}},
+		{"full", SampleOptions{Temperature: 1, Vocab: vocab}, kept},
+		{"top-k 2", SampleOptions{Temperature: 1, TopK: 2, Vocab: vocab}, []float64{kept[0] / (kept[0] + kept[2]), 0, kept[2] / (kept[0] + kept[2])}},
+		{"top-k 4", SampleOptions{Temperature: 1, TopK: 4, Vocab: vocab}, kept},
+		{"top-p 0.5", SampleOptions{Temperature: 1, TopP: 0.5, Vocab: vocab}, []float64{1, 0, 0}},
+		{"top-p 0.7", SampleOptions{Temperature: 1, TopP: 0.7, Vocab: vocab}, []float64{kept[0] / (kept[0] + kept[2]), 0, kept[2] / (kept[0] + kept[2])}},
+		{"vocab ≥ row: no mask", SampleOptions{Vocab: len(logits)}, []float64{0, 0, 0}}, // greedy picks id 3
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for _, c := range cases {
+		s := newSampler(len(logits), c.opt)
+		counts := make([]int, len(logits))
+		const n = 20000
+		for range n {
+			tok, lp := sampleRow(s, logits, rng)
+			counts[tok]++
+			if want := float64(logits[tok]) - math.Log(zAll); math.Abs(lp-want) > 1e-9 {
+				t.Fatalf("%s: token %d log-prob %g, want the full-vocabulary %g", c.name, tok, lp, want)
+			}
+		}
+		for i, want := range c.want {
+			got := float64(counts[i]) / n
+			if math.Abs(got-want) > 4*math.Sqrt(want*(1-want)/n)+1e-9 {
+				t.Errorf("%s: token %d frequency %.4f, want %.4f", c.name, i, got, want)
+			}
+		}
+		if c.opt.Vocab < len(logits) && counts[3]+counts[4] > 0 {
+			t.Errorf("%s: masked ids drawn %d and %d times", c.name, counts[3], counts[4])
+		}
+	}
+}
