@@ -137,7 +137,9 @@ func redSideTask(rng *rand.Rand, id int, right bool) trainer.Task {
 		Images: []trainer.TaskImage{{Bytes: b.Bytes()}}}
 }
 
-func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] { return tinyVLMVocab(t, seed, len(figVocab)) }
+func tinyVLM(t testing.TB, seed uint64) *vision.VLM[float32] {
+	return tinyVLMVocab(t, seed, len(figVocab))
+}
 
 // tinyVLMVocab is tinyVLM with vocab embedding rows.
 func tinyVLMVocab(t testing.TB, seed uint64, vocab int) *vision.VLM[float32] {
