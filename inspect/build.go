@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 	"time"
 
@@ -43,7 +44,7 @@ type Options struct {
 
 // Summary tells what a build wrote.
 type Summary struct {
-	Documents     int // distinct source documents (figures and rejects)
+	Documents     int // distinct source documents (listed by the inputs, or named by figures and rejects)
 	Pages         int // distinct pages with figures
 	Figures       int
 	Samples       int
@@ -93,6 +94,7 @@ func Build(ctx context.Context, opts Options, sources ...Source) (*Summary, erro
 	}
 	b := newBuilder(opts)
 	defer b.copies.close()
+	defer b.closeSpills()
 	start := time.Now()
 	if err := b.readSources(ctx, sources); err != nil {
 		return nil, err
@@ -121,11 +123,14 @@ func Build(ctx context.Context, opts Options, sources ...Source) (*Summary, erro
 
 // docStat gathers what the report says about one source document.
 type docStat struct {
-	key    string
-	SHA    string `json:"sha,omitempty"`
-	Title  string `json:"title,omitempty"`
-	URI    string `json:"uri,omitempty"`
-	Source string `json:"source,omitempty"` // the input it came from
+	key string
+	// ID names the document in links and filters: its sha256, else its URI.
+	ID      string `json:"id"`
+	SHA     string `json:"sha,omitempty"`
+	Title   string `json:"title,omitempty"`
+	URI     string `json:"uri,omitempty"`
+	Journal string `json:"journal,omitempty"`
+	Source  string `json:"source,omitempty"` // the input it came from
 
 	Figures  int            `json:"figures"`
 	Pages    int            `json:"pages"`
@@ -154,21 +159,29 @@ type builder struct {
 	docURI map[string]int
 
 	nfig, nsamp, nrej int
-	figs              []figJSON
-	texts             []string
-	fdoc              []int
-	flagIdx           map[string]int
-	flagNames         []string
-	flagMembers       [][]int
-	figByID           map[string]int
-	pageRefs          map[pageRef]string
-	ocrUsed           int
-	ocrConf           float64
-	ocrConfN          int
-	subfigs           int
-	withSub           int
-	kinds             map[string]int
-	imgSources        map[string]int
+	// Figures and rejects are spilled to disk as they are read (figSpill, rejSpill), with a
+	// sort key each, and written into data files in report order once all are read.
+	figSpill    *spill
+	figRefs     []spillRef
+	figKeys     []orderKey
+	rejSpill    *spill
+	rejRefs     []spillRef
+	rejKeys     []orderKey
+	figs        []figJSON
+	texts       []string
+	fdoc        []int
+	flagIdx     map[string]int
+	flagNames   []string
+	flagMembers [][]int
+	figByID     map[string]int
+	pageRefs    map[pageRef]bool
+	ocrUsed     int
+	ocrConf     float64
+	ocrConfN    int
+	subfigs     int
+	withSub     int
+	kinds       map[string]int
+	imgSources  map[string]int
 
 	samples    []sampleJSON
 	tasks      map[string]int
@@ -176,13 +189,14 @@ type builder struct {
 	scoreVals  map[string][]float64
 	verdictWhy map[string]int
 
-	rejects   []rejectJSON
-	byReason  map[string]int
-	byStage   map[string]int
-	byKind    map[string]int
-	dedup     int
-	manifests []manifestJSON
-	sources   []string
+	rejects    []rejectJSON
+	byReason   map[string]int
+	byStage    map[string]int
+	byKind     map[string]int
+	dedup      int
+	manifests  []manifestJSON
+	agreements []agreementJSON
+	sources    []string
 
 	pages  map[string]pageJSON
 	start  time.Time
@@ -207,7 +221,7 @@ func newBuilder(opts Options) *builder {
 		docURI:     map[string]int{},
 		flagIdx:    map[string]int{},
 		figByID:    map[string]int{},
-		pageRefs:   map[pageRef]string{},
+		pageRefs:   map[pageRef]bool{},
 		kinds:      map[string]int{},
 		imgSources: map[string]int{},
 		tasks:      map[string]int{},
@@ -222,13 +236,31 @@ func newBuilder(opts Options) *builder {
 	}
 }
 
-// readSources reads figures of every source first (samples link to them by id), then
-// samples, then rejects.
+// readSources reads what every source says about itself (manifest, agreement report, the
+// documents it lists), then the figures and rejects of every source (spilled), puts documents
+// and figures in report order and writes the figures, then reads the samples (they link to
+// figures by id) and writes the rejects.
 func (b *builder) readSources(ctx context.Context, sources []Source) error {
+	var err error
+	if b.figSpill, err = newSpill(b.opts.Dir, "figures"); err != nil {
+		return err
+	}
+	if b.rejSpill, err = newSpill(b.opts.Dir, "rejects"); err != nil {
+		return err
+	}
 	for _, src := range sources {
 		b.sources = append(b.sources, src.Name())
 		if m := src.Manifest(); m != nil {
 			b.manifests = append(b.manifests, manifestJSON{Source: src.Name(), Manifest: *m})
+		}
+		a, err := src.Agreement()
+		if err != nil {
+			b.opts.Logger.Warn("inspect: agreement report left out", "source", src.Name(), "err", err)
+		} else if a != nil && a.Total.Articles > 0 {
+			b.agreements = append(b.agreements, agreementJSON{Source: src.Name(), Metric: a.Metric, Total: a.Total, Journals: a.Journals})
+		}
+		if err := src.Documents(ctx, func(d shards.Doc) error { b.doc(src, d); return nil }); err != nil {
+			return fmt.Errorf("documents of %s: %w", src.Name(), err)
 		}
 	}
 	for _, src := range sources {
@@ -237,10 +269,13 @@ func (b *builder) readSources(ctx context.Context, sources []Source) error {
 			return fmt.Errorf("figures of %s: %w", src.Name(), err)
 		}
 	}
-	if err := b.flushFigures(); err != nil {
-		return err
+	for _, src := range sources {
+		if err := src.Rejects(ctx, func(r shards.Reject) error { return b.addReject(src, r) }); err != nil {
+			return fmt.Errorf("rejects of %s: %w", src.Name(), err)
+		}
 	}
-	if err := b.flushTexts(); err != nil {
+	perm := b.orderDocs()
+	if err := b.writeFigures(perm); err != nil {
 		return err
 	}
 	for _, src := range sources {
@@ -251,33 +286,51 @@ func (b *builder) readSources(ctx context.Context, sources []Source) error {
 	if err := b.flushSamples(); err != nil {
 		return err
 	}
-	for _, src := range sources {
-		if err := src.Rejects(ctx, func(r shards.Reject) error { return b.addReject(src, r) }); err != nil {
-			return fmt.Errorf("rejects of %s: %w", src.Name(), err)
-		}
-	}
-	return b.flushRejects()
+	return b.writeRejects(perm)
 }
 
-// doc returns the index of a document, adding it when new.
+func (b *builder) closeSpills() {
+	b.figSpill.close()
+	b.rejSpill.close()
+}
+
+// doc returns the index of a document, adding it when new. A document is known by its
+// sha256, else by its URI; a document first known by URI alone takes the sha256 a later
+// record gives it.
 func (b *builder) doc(src Source, d shards.Doc) int {
 	key := d.SHA256
 	if key == "" {
 		key = "uri:" + d.URI
 	}
-	if i, ok := b.docKey[key]; ok {
+	i, ok := b.docKey[key]
+	if !ok && d.URI != "" {
+		if j, found := b.docURI[d.URI]; found && (d.SHA256 == "" || b.docs[j].SHA == "") {
+			i, ok = j, true
+			if d.SHA256 != "" {
+				ds := b.docs[j]
+				ds.SHA, ds.key = d.SHA256, d.SHA256
+				b.docKey[key] = j
+			}
+		}
+	}
+	if ok {
 		ds := b.docs[i]
 		if ds.Title == "" {
 			ds.Title = d.Title
 		}
+		if ds.Journal == "" {
+			ds.Journal = d.Journal
+		}
 		if ds.URI == "" && d.URI != "" {
 			ds.URI = d.URI
-			b.docURI[d.URI] = i
+			if _, taken := b.docURI[d.URI]; !taken {
+				b.docURI[d.URI] = i
+			}
 		}
 		return i
 	}
-	i := len(b.docs)
-	b.docs = append(b.docs, &docStat{key: key, SHA: d.SHA256, Title: d.Title, URI: d.URI, Source: src.Name(),
+	i = len(b.docs)
+	b.docs = append(b.docs, &docStat{key: key, SHA: d.SHA256, Title: d.Title, URI: d.URI, Journal: d.Journal, Source: src.Name(),
 		baseDir: src.BaseDir(), pages: map[int]bool{}})
 	b.docKey[key] = i
 	if d.URI != "" {
@@ -286,6 +339,36 @@ func (b *builder) doc(src Source, d shards.Doc) int {
 		}
 	}
 	return i
+}
+
+// orderDocs puts the documents in report order (docLess), gives each its ID, and returns
+// the new index of each old one.
+func (b *builder) orderDocs() []int {
+	idx := make([]int, len(b.docs))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(i, j int) bool { return docLess(b.docs[idx[i]], b.docs[idx[j]]) })
+	perm := make([]int, len(b.docs))
+	docs := make([]*docStat, len(b.docs))
+	for nw, old := range idx {
+		perm[old] = nw
+		docs[nw] = b.docs[old]
+		docs[nw].ID = docID(docs[nw])
+	}
+	b.docs = docs
+	for k, v := range b.docKey {
+		b.docKey[k] = perm[v]
+	}
+	for k, v := range b.docURI {
+		b.docURI[k] = perm[v]
+	}
+	refs := make(map[pageRef]bool, len(b.pageRefs))
+	for r := range b.pageRefs {
+		refs[pageRef{perm[r.doc], r.page}] = true
+	}
+	b.pageRefs = refs
+	return perm
 }
 
 // writeData writes data/<kind>-NNNN.js, a script handing v to the report's loader.

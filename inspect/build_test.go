@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -29,8 +30,9 @@ func readScript(t testing.TB, path string, v any) {
 	}
 }
 
-// TestBuildChunks checks the data files: figures from two inputs land in consecutive chunks
-// (none overwritten), search text follows the same order, counts add up.
+// TestBuildChunks checks the data files: figures from two inputs land in chunks in report
+// order (document URI, page, top to bottom; none overwritten), search text follows the same
+// order, counts add up.
 func TestBuildChunks(t *testing.T) {
 	ctx := context.Background()
 	a, b := t.TempDir(), t.TempDir()
@@ -50,6 +52,19 @@ func TestBuildChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	all := append(append([]shards.Figure{}, figsA...), figsB...)
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Doc.URI != b.Doc.URI {
+			return a.Doc.URI < b.Doc.URI
+		}
+		if a.Page != b.Page {
+			return a.Page < b.Page
+		}
+		if a.BBox[1] != b.BBox[1] {
+			return a.BBox[1] < b.BBox[1]
+		}
+		return a.BBox[0] < b.BBox[0]
+	})
 	if sum.Figures != len(all) || sum.Samples != 10 || sum.Rejects != 700/50+650/50 || sum.MissingImages != 0 {
 		t.Fatalf("summary %+v", sum)
 	}

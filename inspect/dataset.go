@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/eosinlab/eosin/shards"
@@ -102,10 +103,48 @@ func (s *DatasetSource) Samples(ctx context.Context, fn func(SampleItem) error) 
 	return nil
 }
 
-// Rejects returns the rejects listed in the manifest.
+// Rejects reads every reject of the version: those listed in the manifest and those of the
+// reject files it references (rejects/*.jsonl, written by the corpus build).
 func (s *DatasetSource) Rejects(ctx context.Context, fn func(shards.Reject) error) error {
-	for _, r := range s.ds.Manifest().Rejects {
+	for r, err := range s.ds.Rejects(ctx) {
+		if err != nil {
+			return fmt.Errorf("rejects: %w", err)
+		}
 		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Agreement returns nil: agreement reports belong to extraction folders.
+func (s *DatasetSource) Agreement() (*Agreement, error) { return nil, nil }
+
+// Documents lists the documents of the manifest (by sha256): every document with a record
+// or a reject in the version, and every document the build processed (document settings).
+func (s *DatasetSource) Documents(ctx context.Context, fn func(shards.Doc) error) error {
+	return manifestDocuments(s.ds.Manifest(), fn)
+}
+
+// manifestDocuments calls fn for each document a manifest names, once, in sha256 order.
+func manifestDocuments(m *shards.Manifest, fn func(shards.Doc) error) error {
+	seen := map[string]bool{}
+	shas := make([]string, 0, len(m.Documents)+len(m.DocumentSettings))
+	for _, d := range m.Documents {
+		if d != "" && !seen[d] {
+			seen[d] = true
+			shas = append(shas, d)
+		}
+	}
+	for d := range m.DocumentSettings {
+		if d != "" && !seen[d] {
+			seen[d] = true
+			shas = append(shas, d)
+		}
+	}
+	sort.Strings(shas)
+	for _, d := range shas {
+		if err := fn(shards.Doc{SHA256: d}); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -15,8 +16,11 @@ import (
 
 // figJSON is a figure as the report's scripts read it.
 type figJSON struct {
-	I       int        `json:"i"`
-	ID      string     `json:"id"`
+	I  int    `json:"i"`
+	ID string `json:"id"`
+	// Key links the figure (#figure/<key>) when it is not its ID (no ID, or one used by an
+	// earlier figure).
+	Key     string     `json:"key,omitempty"`
 	Kind    string     `json:"kind,omitempty"`
 	Doc     int        `json:"doc"`
 	Page    int        `json:"page"`
@@ -67,19 +71,14 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 		ds.pages[f.Page] = true
 		ds.Pages++
 	}
-	ref := pageRef{d, f.Page}
-	pk, ok := b.pageRefs[ref]
-	if !ok {
-		pk = fmt.Sprintf("%s-p%04d", docSlug(ds), f.Page)
-		b.pageRefs[ref] = pk
-	}
+	b.pageRefs[pageRef{d, f.Page}] = true
 	fj := figJSON{
 		I: i, ID: f.ID, Kind: f.Kind, Doc: d, Page: f.Page,
 		PS:   [2]float64{round2(f.PageSize.Width), round2(f.PageSize.Height)},
 		BBox: roundBox(f.BBox), CB: roundBox(f.CaptionBox),
 		Label: f.Label, Caption: clip(f.Caption, maxText),
 		IW: f.Image.Width, IH: f.Image.Height, Fmt: f.Image.Format, Src: f.Image.Source, DPI: f.Image.DPI,
-		OCR: f.OCR.Used, Conf: round2(f.OCR.MeanConfidence), PHash: f.PHash, Flags: f.Quality.Flags, PK: pk,
+		OCR: f.OCR.Used, Conf: round2(f.OCR.MeanConfidence), PHash: f.PHash, Flags: f.Quality.Flags,
 	}
 	if f.Kind != "" {
 		b.kinds[f.Kind]++
@@ -130,9 +129,6 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 			b.flagMembers[k] = append(b.flagMembers[k], i)
 		}
 	}
-	if _, dup := b.figByID[f.ID]; !dup && f.ID != "" {
-		b.figByID[f.ID] = i
-	}
 	// The crop: bytes carried by the record, or a file beside the records.
 	name := imageName(f.ID, i, f.Image.Format, it.ImagePath)
 	switch {
@@ -165,17 +161,87 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 	default:
 		b.sum.MissingImages++
 	}
-	b.figs = append(b.figs, fj)
-	b.texts = append(b.texts, searchText(text...))
-	b.fdoc = append(b.fdoc, d)
-	if len(b.texts) == b.textChunk() {
-		if err := b.flushTexts(); err != nil {
+	ref, err := b.figSpill.add(spilledFigure{F: fj, T: searchText(text...)})
+	if err != nil {
+		return err
+	}
+	b.figRefs = append(b.figRefs, ref)
+	b.figKeys = append(b.figKeys, orderKey{doc: d, page: f.Page, y: fj.BBox[1], x: fj.BBox[0], read: i})
+	return nil
+}
+
+// spilledFigure is a figure between reading and writing: its record and search text.
+type spilledFigure struct {
+	F figJSON `json:"f"`
+	T string  `json:"t"`
+}
+
+// writeFigures writes the figures in report order (perm maps read document indexes to
+// ordered ones): data/figures-NNNN.js, data/text-NNNN.js and data/ids-0000.js (the link key of
+// every figure, in order). Flag members and figure positions by id follow the new order.
+func (b *builder) writeFigures(perm []int) error {
+	for k := range b.figKeys {
+		b.figKeys[k].doc = perm[b.figKeys[k].doc]
+	}
+	order := sortByKey(b.figKeys)
+	pos := make([]int, len(order))
+	for p, r := range order {
+		pos[r] = p
+	}
+	for k, m := range b.flagMembers {
+		for j, r := range m {
+			m[j] = pos[r]
+		}
+		sort.Ints(m)
+		b.flagMembers[k] = m
+	}
+	keys := newKeyer(len(order))
+	ids := make([]string, 0, len(order))
+	size, tsize := b.opts.ChunkSize, b.textChunk()
+	for p, r := range order {
+		var sf spilledFigure
+		if err := b.figSpill.get(b.figRefs[r], &sf); err != nil {
+			return fmt.Errorf("order figures: %w", err)
+		}
+		fj := sf.F
+		fj.I, fj.Doc = p, perm[fj.Doc]
+		fj.PK = fmt.Sprintf("%s-p%04d", docSlug(b.docs[fj.Doc]), fj.Page)
+		key := keys.key(fj.ID, p)
+		if key != fj.ID {
+			fj.Key = key
+		}
+		ids = append(ids, key)
+		if _, dup := b.figByID[fj.ID]; !dup && fj.ID != "" {
+			b.figByID[fj.ID] = p
+		}
+		b.figs = append(b.figs, fj)
+		b.texts = append(b.texts, sf.T)
+		b.fdoc = append(b.fdoc, fj.Doc)
+		if len(b.texts) == tsize {
+			if err := b.flushTexts(p / tsize); err != nil {
+				return err
+			}
+		}
+		if len(b.figs) == size {
+			if err := b.flushFigures(p / size); err != nil {
+				return err
+			}
+		}
+	}
+	last := len(order) - 1
+	if err := b.flushTexts(last / tsize); err != nil {
+		return err
+	}
+	if err := b.flushFigures(last / size); err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		if err := b.writeData("ids", 0, ids); err != nil {
 			return err
 		}
 	}
-	if len(b.figs) == b.opts.ChunkSize {
-		return b.flushFigures()
-	}
+	b.figRefs, b.figKeys = nil, nil
+	b.figSpill.close()
 	return nil
 }
 
@@ -183,13 +249,14 @@ func (b *builder) addFigure(ctx context.Context, src Source, it FigureItem) erro
 // are larger than the record chunks (fewer scripts to load).
 func (b *builder) textChunk() int { return 10 * b.opts.ChunkSize }
 
-func (b *builder) flushTexts() error {
+// flushTexts writes the buffered search texts as text chunk n.
+func (b *builder) flushTexts(n int) error {
 	if len(b.texts) == 0 {
 		return nil
 	}
 	// One string, a line per figure (search text has no line breaks): browsers parse one
 	// long string literal much faster than an array of thousands of short ones.
-	if err := b.writeData("text", (b.nfig-1)/b.textChunk(), strings.Join(b.texts, "\n")); err != nil {
+	if err := b.writeData("text", n, strings.Join(b.texts, "\n")); err != nil {
 		return err
 	}
 	b.texts = b.texts[:0]
@@ -249,11 +316,11 @@ func docSlug(d *docStat) string {
 	return hex.EncodeToString(h[:8])
 }
 
-func (b *builder) flushFigures() error {
+// flushFigures writes the buffered figures as figure chunk n.
+func (b *builder) flushFigures(n int) error {
 	if len(b.figs) == 0 {
 		return nil
 	}
-	n := (b.nfig - 1) / b.opts.ChunkSize
 	if err := b.writeData("figures", n, b.figs); err != nil {
 		return err
 	}

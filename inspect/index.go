@@ -16,6 +16,14 @@ type manifestJSON struct {
 	Manifest
 }
 
+// agreementJSON is the agreement report of an extraction as the overview shows it.
+type agreementJSON struct {
+	Source   string             `json:"source"`
+	Metric   string             `json:"metric,omitempty"`
+	Total    AgreementScore     `json:"total"`
+	Journals []JournalAgreement `json:"journals"`
+}
+
 type flagJSON struct {
 	Name    string `json:"name"`
 	Count   int    `json:"count"`
@@ -57,6 +65,8 @@ type indexJSON struct {
 	Verdicts  []countJSON    `json:"verdictReasons"`
 	Scores    []histJSON     `json:"scores"`
 	Manifests []manifestJSON `json:"manifests"`
+	// Agreements are the agreement reports of extractions of article packages.
+	Agreements []agreementJSON `json:"agreements"`
 }
 
 func counts(m map[string]int) []countJSON {
@@ -173,7 +183,15 @@ func (b *builder) writeIndex() error {
 		Chunk: b.opts.ChunkSize, TextChunk: b.textChunk(), Totals: totals, Docs: b.docs, Flags: flags, FDoc: b.fdoc,
 		Kinds: counts(b.kinds), ImgSrc: counts(b.imgSources), Reasons: counts(b.byReason),
 		Stages: counts(b.byStage), RejKinds: counts(b.byKind), Tasks: counts(b.tasks),
-		Verdicts: counts(b.verdictWhy), Scores: scores, Manifests: b.manifests,
+		Verdicts: counts(b.verdictWhy), Scores: scores, Manifests: b.manifests, Agreements: b.agreements,
+	}
+	if idx.Agreements == nil {
+		idx.Agreements = []agreementJSON{}
+	}
+	for k := range idx.Agreements {
+		if idx.Agreements[k].Journals == nil {
+			idx.Agreements[k].Journals = []JournalAgreement{}
+		}
 	}
 	if idx.Manifests == nil {
 		idx.Manifests = []manifestJSON{}

@@ -1,6 +1,7 @@
 package inspect
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/eosinlab/eosin/shards"
@@ -30,13 +31,15 @@ func (b *builder) addReject(src Source, r shards.Reject) error {
 	if rj.Reason == "" {
 		rj.Reason = "(no reason)"
 	}
+	// A reject names its document by sha256 or URI; a sample's reject may carry the URI of
+	// its figure's document, which is listed only when known.
 	switch {
 	case r.DocSHA != "":
 		rj.Doc = b.doc(src, shards.Doc{SHA256: r.DocSHA, URI: r.URI})
 	case r.URI != "":
 		if i, ok := b.docURI[r.URI]; ok {
 			rj.Doc = i
-		} else if r.Kind == "document" || r.Kind == "page" {
+		} else if r.Kind != "sample" {
 			rj.Doc = b.doc(src, shards.Doc{URI: r.URI})
 		}
 	}
@@ -57,10 +60,48 @@ func (b *builder) addReject(src Source, r shards.Reject) error {
 	b.byReason[rj.Reason]++
 	b.byStage[orNone(r.Stage)]++
 	b.byKind[orNone(r.Kind)]++
-	b.rejects = append(b.rejects, rj)
-	if len(b.rejects) == b.opts.ChunkSize {
-		return b.flushRejects()
+	ref, err := b.rejSpill.add(rj)
+	if err != nil {
+		return err
 	}
+	b.rejRefs = append(b.rejRefs, ref)
+	b.rejKeys = append(b.rejKeys, orderKey{doc: rj.Doc, page: rj.Page, read: b.nrej - 1})
+	return nil
+}
+
+// writeRejects writes the rejects into data/rejects-NNNN.js in report order: by document
+// (perm maps read document indexes to ordered ones; rejects of no known document last), then
+// page, then the order the inputs list them in.
+func (b *builder) writeRejects(perm []int) error {
+	for k := range b.rejKeys {
+		if d := b.rejKeys[k].doc; d >= 0 {
+			b.rejKeys[k].doc = perm[d]
+		} else {
+			b.rejKeys[k].doc = len(perm)
+		}
+	}
+	order := sortByKey(b.rejKeys)
+	size := b.opts.ChunkSize
+	for p, r := range order {
+		var rj rejectJSON
+		if err := b.rejSpill.get(b.rejRefs[r], &rj); err != nil {
+			return fmt.Errorf("order rejects: %w", err)
+		}
+		if rj.Doc >= 0 {
+			rj.Doc = perm[rj.Doc]
+		}
+		b.rejects = append(b.rejects, rj)
+		if len(b.rejects) == size {
+			if err := b.flushRejects(p / size); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.flushRejects((len(order) - 1) / size); err != nil {
+		return err
+	}
+	b.rejRefs, b.rejKeys = nil, nil
+	b.rejSpill.close()
 	return nil
 }
 
@@ -71,11 +112,12 @@ func orNone(s string) string {
 	return s
 }
 
-func (b *builder) flushRejects() error {
+// flushRejects writes the buffered rejects as reject chunk n.
+func (b *builder) flushRejects(n int) error {
 	if len(b.rejects) == 0 {
 		return nil
 	}
-	if err := b.writeData("rejects", (b.nrej-1)/b.opts.ChunkSize, b.rejects); err != nil {
+	if err := b.writeData("rejects", n, b.rejects); err != nil {
 		return err
 	}
 	b.rejects = b.rejects[:0]

@@ -60,6 +60,12 @@ type Source interface {
 	BaseDir() string
 	// Manifest returns the manifest of a committed dataset version, or nil.
 	Manifest() *Manifest
+	// Agreement returns the agreement report of an extraction of article packages, or nil.
+	Agreement() (*Agreement, error)
+	// Documents calls fn for every source document the input lists, those without figures
+	// or rejects included (a dataset's manifest, an extraction's agreement report). The
+	// documents of figures and rejects are listed by those records.
+	Documents(ctx context.Context, fn func(shards.Doc) error) error
 	// Figures calls fn for every figure, in order.
 	Figures(ctx context.Context, fn func(FigureItem) error) error
 	// Samples calls fn for every chain-of-thought sample, in order.
@@ -69,8 +75,8 @@ type Source interface {
 }
 
 // DirSource reads the output directory of `eosin extract`: figures.jsonl, images/<id>.png,
-// rejects.jsonl, and samples.jsonl when present. Each JSONL file may also be zstd-compressed
-// (name.jsonl.zst).
+// rejects.jsonl, and samples.jsonl and agreement.json when present. Each JSONL file may also
+// be zstd-compressed (name.jsonl.zst).
 type DirSource struct {
 	dir string
 }
@@ -110,6 +116,33 @@ func (s *DirSource) BaseDir() string { return s.dir }
 
 // Manifest returns nil: an extract directory has no manifest.
 func (s *DirSource) Manifest() *Manifest { return nil }
+
+// Agreement reads agreement.json (nil when the directory has none).
+func (s *DirSource) Agreement() (*Agreement, error) {
+	a, err := readAgreement(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.dir, err)
+	}
+	return a, nil
+}
+
+// Documents lists the articles of agreement.json. An extraction lists its other documents
+// only through their figures and rejects: a PDF that gave neither is not recorded there.
+func (s *DirSource) Documents(ctx context.Context, fn func(shards.Doc) error) error {
+	a, err := s.Agreement()
+	if err != nil || a == nil {
+		return err
+	}
+	for _, d := range a.Documents {
+		if d.URI == "" {
+			continue
+		}
+		if err := fn(shards.Doc{URI: d.URI, DOI: d.DOI, Journal: d.Journal}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // find returns the path of name or name.zst inside the directory, or "".
 func (s *DirSource) find(name string) string {
@@ -267,6 +300,12 @@ func (s *FileSource) BaseDir() string { return filepath.Dir(s.path) }
 
 // Manifest returns nil.
 func (s *FileSource) Manifest() *Manifest { return nil }
+
+// Agreement returns nil: a records file carries no agreement report.
+func (s *FileSource) Agreement() (*Agreement, error) { return nil, nil }
+
+// Documents lists nothing: a records file lists its documents only through its records.
+func (s *FileSource) Documents(context.Context, func(shards.Doc) error) error { return nil }
 
 // record holds the fields that tell a figure line from a sample line.
 type record struct {
