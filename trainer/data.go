@@ -148,13 +148,16 @@ func LatestVersion(ctx context.Context, st storage.Store) (string, error) {
 
 // LoadVersion reads the sample records of one committed dataset version through the shards
 // reader, in whichever format the version holds (WebDataset, MDS, Parquet or JSONL), with the
-// samples' image bytes when the format carries them.
+// samples' image bytes when the format carries them. A version without records has no tasks.
 func LoadVersion(ctx context.Context, st storage.Store, version string) ([]Task, error) {
 	ds, err := shards.OpenIn(ctx, st, version, shards.ReadOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s version %s: %w", st, version, err)
 	}
 	defer ds.Close()
+	if ds.Manifest().Totals.Records == 0 {
+		return nil, nil // an empty version has no kind of records
+	}
 	if k := ds.Manifest().Kind; k != shards.KindSample {
 		return nil, fmt.Errorf("dataset %s version %s holds %q records, not samples", st, version, k)
 	}

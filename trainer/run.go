@@ -30,10 +30,21 @@ type RunOptions struct {
 	Terminal io.Writer
 	// Tasks overrides the configured data (used by --watch with a loaded dataset version).
 	Tasks []Task
-	// DataVersion is recorded in the run directory (the dataset version trained on).
+	// DataVersion is recorded in the run directory (the dataset version trained on). With it
+	// set the run trains on Tasks only, never on the configured data.
 	DataVersion string
 	// Codec overrides the tokenizer (nil: from the configuration).
 	Codec Codec
+	// Logger receives the run's log records (nil: slog.Default()).
+	Logger *slog.Logger
+}
+
+// logger is the run's logger.
+func (o *RunOptions) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
 }
 
 // Run trains for cfg.Steps rollout steps, resuming from the newest checkpoint under
@@ -64,13 +75,16 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 		}
 	}
 	tasks := opt.Tasks
-	if tasks == nil {
+	if tasks == nil && opt.DataVersion == "" {
 		var err error
 		if tasks, opt.DataVersion, err = loadTasks(ctx, cfg.Data); err != nil {
 			return err
 		}
 	}
 	if len(tasks) == 0 {
+		if opt.DataVersion != "" {
+			return fmt.Errorf("train: dataset version %s has no records", opt.DataVersion)
+		}
 		return fmt.Errorf("train: no tasks in the data")
 	}
 	scorer, err := reward.FromConfig(cfg.Reward)
@@ -97,7 +111,7 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 		if err := truncateLog(logPath, tr.StepN); err != nil {
 			return fmt.Errorf("train: resume from %s: %w", last, err)
 		}
-		slog.Info("resumed", "checkpoint", last, "step", tr.StepN)
+		opt.logger().Info("resumed", "checkpoint", last, "step", tr.StepN)
 	} else if err := truncateLog(logPath, 0); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -302,49 +316,42 @@ func latestCheckpoint(dir string) string {
 
 // Watch polls a dataset prefix and trains whenever a newer committed version appears: each
 // version gets its own run directory cfg.Out/<version> (resumed if it exists) and starts from
-// the newest checkpoint of the version trained before it. It returns when ctx ends.
+// the newest checkpoint of the version trained before it. It trains on exactly the records of
+// the version LATEST names, never on the configured data; a version without records is
+// skipped with a warning (not recorded as trained). It returns when ctx ends.
 func Watch(ctx context.Context, cfg Config, prefix string, every time.Duration, opt RunOptions) error {
 	st, err := storage.Open(ctx, prefix, storage.S3Config{})
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer st.Close()
+	log := opt.logger()
 	trained := ""
 	if b, err := os.ReadFile(filepath.Join(cfg.Out, "watch_version")); err == nil {
 		trained = strings.TrimSpace(string(b))
 	}
+	empty := "" // the last version seen without records
 	for {
 		v, err := LatestVersion(ctx, st)
 		if err != nil {
-			slog.Warn("watch: reading dataset", "prefix", prefix, "err", err)
-		} else if v != "" && v != trained {
-			slog.Info("watch: training on dataset version", "prefix", prefix, "version", v)
+			log.Warn("watch: reading dataset", "prefix", prefix, "err", err)
+		} else if v != "" && v != trained && v != empty {
 			tasks, err := LoadVersion(ctx, st, v)
 			if err != nil {
-				return err
-			}
-			c := cfg
-			c.Out = filepath.Join(cfg.Out, v)
-			if trained != "" {
-				// Continue from the newest weights trained on the previous version.
-				if last := latestCheckpoint(filepath.Join(cfg.Out, trained, "checkpoints")); last != "" {
-					c.Model = ModelConfig{Path: last}
-					if c.Tokenizer == "" && cfg.Model.Path != "" {
-						c.Tokenizer = filepath.Join(cfg.Model.Path, "tokenizer.json")
-					}
-				}
-			}
-			o := opt
-			o.Tasks, o.DataVersion = tasks, v
-			if err := Run(ctx, c, o); err != nil {
-				if errors.Is(err, context.Canceled) {
-					return nil
-				}
-				return fmt.Errorf("watch: version %s: %w", v, err)
-			}
-			trained = v
-			if err := os.WriteFile(filepath.Join(cfg.Out, "watch_version"), []byte(v+"\n"), 0o644); err != nil {
 				return fmt.Errorf("watch: %w", err)
+			}
+			if len(tasks) == 0 {
+				log.Warn("watch: dataset version has no records, skipped", "prefix", prefix, "version", v)
+				empty = v
+			} else {
+				log.Info("watch: training on dataset version", "prefix", prefix, "version", v, "records", len(tasks))
+				if err := watchTrain(ctx, cfg, trained, v, tasks, opt); err != nil {
+					if errors.Is(err, context.Canceled) {
+						return nil
+					}
+					return err
+				}
+				trained = v
 			}
 		}
 		select {
@@ -353,4 +360,30 @@ func Watch(ctx context.Context, cfg Config, prefix string, every time.Duration, 
 		case <-time.After(every):
 		}
 	}
+}
+
+// watchTrain trains on the tasks of dataset version v in cfg.Out/v, starting from the newest
+// checkpoint of the previously trained version (if any), and records v as trained.
+func watchTrain(ctx context.Context, cfg Config, previous, v string, tasks []Task, opt RunOptions) error {
+	c := cfg
+	c.Out = filepath.Join(cfg.Out, v)
+	c.Data = DataConfig{}
+	if previous != "" {
+		// Continue from the newest weights trained on the previous version.
+		if last := latestCheckpoint(filepath.Join(cfg.Out, previous, "checkpoints")); last != "" {
+			c.Model = ModelConfig{Path: last}
+			if c.Tokenizer == "" && cfg.Model.Path != "" {
+				c.Tokenizer = filepath.Join(cfg.Model.Path, "tokenizer.json")
+			}
+		}
+	}
+	o := opt
+	o.Tasks, o.DataVersion = tasks, v
+	if err := Run(ctx, c, o); err != nil {
+		return fmt.Errorf("watch: version %s: %w", v, err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Out, "watch_version"), []byte(v+"\n"), 0o644); err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	return nil
 }

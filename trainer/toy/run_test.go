@@ -3,9 +3,11 @@ package toy
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,5 +145,112 @@ func TestWatch(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(c.Out, "v0")); err == nil {
 		t.Error("uncommitted version v0 was trained")
+	}
+}
+
+// promptLog is the toy codec recording the IDs of the tasks it renders.
+type promptLog struct {
+	Codec
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (p *promptLog) Prompt(t trainer.Task) string {
+	p.mu.Lock()
+	p.ids[t.ID] = true
+	p.mu.Unlock()
+	return p.Codec.Prompt(t)
+}
+
+// logLines is a slog handler target that can be read while written.
+type logLines struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestWatchVersions: a committed version without records is skipped with a warning (no run
+// directory, not recorded as trained, not announced as trained on); the next version is
+// trained on its own records only, not on the configured data.jsonl.
+func TestWatchVersions(t *testing.T) {
+	out := t.TempDir()
+	prefix := filepath.Join(out, "ds")
+	decoy := filepath.Join(out, "decoy.jsonl")
+	writeJSONL(t, decoy, Tasks(First)[:10])
+	c := runConfig(filepath.Join(out, "runs"))
+	c.Data.JSONL = decoy
+	codec := &promptLog{ids: map[string]bool{}}
+	var logs logLines
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- trainer.Watch(ctx, c, prefix, 10*time.Millisecond, trainer.RunOptions{Codec: codec,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+			if ok() {
+				return
+			}
+			select {
+			case err := <-done:
+				t.Fatalf("watch ended waiting for %s: %v\n%s", what, err, logs.String())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		t.Fatalf("timed out waiting for %s:\n%s", what, logs.String())
+	}
+	watched := func() string {
+		b, _ := os.ReadFile(filepath.Join(c.Out, "watch_version"))
+		return strings.TrimSpace(string(b))
+	}
+	writeVersion(t, prefix, "v1", nil)
+	waitFor("v1 skipped", func() bool { return strings.Contains(logs.String(), "no records, skipped") })
+	if strings.Contains(logs.String(), "training on") || watched() != "" {
+		t.Errorf("empty version announced or recorded as trained (watch_version %q):\n%s", watched(), logs.String())
+	}
+	if _, err := os.Stat(filepath.Join(c.Out, "v1")); err == nil {
+		t.Error("empty version v1 has a run directory")
+	}
+	v2 := Tasks(Sum)[:6]
+	writeVersion(t, prefix, "v2", v2)
+	waitFor("v2 trained", func() bool { return watched() == "v2" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "no records, skipped"); n != 1 {
+		t.Errorf("v1 skipped %d times, want once:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "training on dataset version") || !strings.Contains(logs.String(), "version=v2") {
+		t.Errorf("v2 not announced:\n%s", logs.String())
+	}
+	if b, err := os.ReadFile(filepath.Join(c.Out, "v2", "dataset_version")); err != nil || strings.TrimSpace(string(b)) != "v2" {
+		t.Errorf("v2 dataset_version %q (%v)", b, err)
+	}
+	want := map[string]bool{}
+	for _, tk := range v2 {
+		want[tk.ID] = true
+	}
+	if len(codec.ids) == 0 {
+		t.Fatal("no task rendered")
+	}
+	for id := range codec.ids {
+		if !want[id] {
+			t.Errorf("trained on task %s, not a record of v2", id)
+		}
 	}
 }
