@@ -52,7 +52,8 @@ func (o *RunOptions) logger() *slog.Logger {
 // on resume the lines after the checkpoint are dropped, so the log reads as an uninterrupted
 // run), checkpoints every SaveEvery steps and at the end, and the final model (ExportDType)
 // with the tokenizer into cfg.Out/final. A Qwen2-VL / Qwen2.5-VL checkpoint (config.json
-// model_type qwen2_vl or qwen2_5_vl) trains with the tasks' images, the same loop otherwise.
+// model_type qwen2_vl or qwen2_5_vl) trains with the tasks' images, the same loop otherwise;
+// tasks with images for a text-only model are an error.
 func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -86,6 +87,9 @@ func Run(ctx context.Context, cfg Config, opt RunOptions) error {
 			return fmt.Errorf("train: dataset version %s has no records", opt.DataVersion)
 		}
 		return fmt.Errorf("train: no tasks in the data")
+	}
+	if err := checkImages(cfg, tasks); err != nil {
+		return err
 	}
 	scorer, err := reward.FromConfig(cfg.Reward)
 	if err != nil {
@@ -197,6 +201,34 @@ func truncateLog(path string, keep int) error {
 		return fmt.Errorf("log: %w", err)
 	}
 	return nil
+}
+
+// checkImages refuses tasks with images for a text-only model (model.init, or a checkpoint
+// that is not Qwen2-VL / Qwen2.5-VL): its prompts would leave the images out, so the model
+// would learn to answer questions about figures it never sees.
+func checkImages(cfg Config, tasks []Task) error {
+	n := 0
+	for _, t := range tasks {
+		if len(t.Images) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	name := "model.init"
+	if cfg.Model.Path != "" {
+		b, err := os.ReadFile(filepath.Join(cfg.Model.Path, "config.json"))
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if vision.IsVLConfig(b) {
+			return nil
+		}
+		name = cfg.Model.Path
+	}
+	return fmt.Errorf("train: %d of %d tasks have images, but %s is a text-only model that cannot see them "+
+		"(use a Qwen2-VL / Qwen2.5-VL checkpoint, or data without images)", n, len(tasks), name)
 }
 
 // initialPolicy builds the policy of model.path (a text or VL checkpoint) or model.init.
