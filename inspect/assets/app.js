@@ -108,6 +108,26 @@
 
   // ---------- index ----------
   var I, pages, N, chunk;
+  // docIndex maps a document's id (sha256, else URI) to its index in I.docs: links and
+  // filters name documents by id, so they still mean the same document in the next report.
+  var docIndex = {};
+  function docOf(id) { return id != null && id !== '' && Object.prototype.hasOwnProperty.call(docIndex, id) ? docIndex[id] : -1; }
+  // figKey is what links name a figure by (#figure/<key>): its id, stable across reports.
+  function figKey(f) { return f.key || f.id; }
+  function figHref(f) { return '#figure/' + encodeURIComponent(figKey(f)); }
+  // keys of every figure in gallery order (data/ids-0000.js), loaded when a link needs them.
+  var keyList = null, keyIndex = null;
+  function figureKeys() {
+    if (keyList) return Promise.resolve(keyList);
+    if (!N) { keyList = []; keyIndex = {}; return Promise.resolve(keyList); }
+    return load('ids', 0).then(function (ks) {
+      if (!keyList) {
+        keyList = ks; keyIndex = {};
+        for (var i = 0; i < ks.length; i++) keyIndex[ks[i]] = i;
+      }
+      return keyList;
+    });
+  }
   function docName(d) {
     if (!d) return 'unknown document';
     if (d.title) return d.title;
@@ -161,12 +181,13 @@
     setState(top, 'loading');
     var p;
     if (top === 'figures') { lastGallery = location.hash || '#figures'; p = showGallery(r.params, seq); }
-    else if (top === 'figure') p = showFigure(parseInt(r.path.split('/')[1], 10), seq);
+    else if (top === 'figure') p = showFigure(decodeKey(r.path.slice('figure/'.length)), seq);
     else if (top === 'rejects') p = showRejects(r.params, seq);
     else if (top === 'samples') p = showSamples(r.params, seq);
     else { p = showOverview(); top = 'overview'; }
     Promise.resolve(p).then(done, failed);
   }
+  function decodeKey(k) { try { return decodeURIComponent(k); } catch (e) { return k; } }
   function showError(view, e) {
     var el = $('view-' + view) || $('view-overview');
     el.hidden = false;
@@ -234,12 +255,33 @@
       tile('CoT samples', fmt(T.samples), T.samples ? fmt(T.kept) + ' kept' : null));
     el.appendChild(tiles);
     if (T.missingImages) el.appendChild(h('div', { class: 'note warn', text: fmt(T.missingImages) + ' figure(s) have no crop image in the input.' }));
+    // Manifests and agreement reports come first: they say what the inputs are.
+    if (I.manifests.length) {
+      var mbox = h('div', { class: 'manifests' });
+      I.manifests.forEach(function (m, k) {
+        var rows = [];
+        function addObj(prefix, o) {
+          Object.keys(o || {}).sort().forEach(function (k) {
+            var v = o[k];
+            if (v && typeof v === 'object' && !Array.isArray(v)) { addObj(prefix + k + '.', v); return; }
+            rows.push(h('tr', null, h('td', { class: 'key', text: prefix + k }),
+              typeof v === 'number' ? h('td', { class: 'num', text: fmt(v) }) : h('td', { class: 'val', text: typeof v === 'string' ? v : JSON.stringify(v) })));
+          });
+        }
+        addObj('', m.counts); addObj('rejects: ', m.rejects); addObj('stats: ', m.stats);
+        mbox.appendChild(h('div', { class: 'manifest' },
+          h('div', { class: 'manifest-head' }, h('code', { text: m.source }), m.version ? h('span', { class: 'badge blue', text: m.version }) : null),
+          h('div', { class: 'manifest-body' }, h('table', { class: 'table compact manifest-table', id: 'manifest-' + k }, h('tbody', null, rows)))));
+      });
+      el.appendChild(panel('Dataset manifests', mbox));
+    }
+    (I.agreements || []).forEach(function (a, k) { el.appendChild(agreementPanel(a, k)); });
 
     var docs = I.docs.map(function (d, k) { return { d: d, k: k }; });
     var byFig = docs.slice().sort(function (a, b) { return b.d.figures - a.d.figures || a.k - b.k; });
     var grid = h('div', { class: 'grid2' });
     grid.appendChild(panel('Figures per document', bars(byFig.filter(function (x) { return x.d.figures > 0; }).map(function (x) {
-      return { name: docName(x.d), title: x.d.uri, count: x.d.figures, href: hashOf('figures', { doc: x.k }) };
+      return { name: docName(x.d), title: x.d.uri, count: x.d.figures, href: hashOf('figures', { doc: x.d.id }) };
     }), { limit: 25, empty: 'no figures' })));
     grid.appendChild(panel('Rejects by reason', bars(I.reasons.map(function (r) {
       return { name: r.name, count: r.count, href: hashOf('rejects', { reason: r.name }) };
@@ -262,40 +304,38 @@
     docs.forEach(function (x) {
       var d = x.d;
       tbody.appendChild(h('tr', null,
-        h('td', { class: 'doc' }, h('a', { href: hashOf('figures', { doc: x.k }), text: docName(d), title: d.uri || '' }),
+        h('td', { class: 'doc' }, d.figures ? h('a', { href: hashOf('figures', { doc: d.id }), text: docName(d), title: d.uri || d.sha || '' }) : h('span', { text: docName(d), title: d.uri || d.sha || '' }),
           d.note ? h('div', { class: 'muted small', text: d.note }) : null),
         h('td', { class: 'num' }, h('div', { class: 'cellbar' }, h('span', { style: 'width:' + (100 * d.figures / maxFig).toFixed(1) + '%' })), h('span', { class: 'cellnum', text: fmt(d.figures) })),
         h('td', { class: 'num', text: fmt(d.pages) }),
         h('td', { class: 'num', text: d.figures ? pct(d.ocr / d.figures) : '–' }),
         h('td', { class: 'num', text: fmt(d.flagged) }),
-        h('td', { class: 'num' }, d.rejects ? h('a', { href: hashOf('rejects', { doc: x.k }), text: fmt(d.rejects) }) : '0'),
+        h('td', { class: 'num' }, d.rejects ? h('a', { href: hashOf('rejects', { doc: d.id }), text: fmt(d.rejects) }) : '0'),
         h('td', { class: 'num', text: fmt(d.dedup) })));
     });
-    el.appendChild(panel('Documents', h('div', { class: 'table-wrap' }, h('table', { class: 'table', id: 'doc-table' },
+    el.appendChild(panel('Documents', h('div', { class: 'table-wrap doc-scroll' }, h('table', { class: 'table', id: 'doc-table' },
       h('thead', null, h('tr', null, h('th', { text: 'Document' }), h('th', { class: 'num', text: 'Figures' }), h('th', { class: 'num', text: 'Pages' }),
         h('th', { class: 'num', text: 'OCR' }), h('th', { class: 'num', text: 'Flagged' }), h('th', { class: 'num', text: 'Rejects' }), h('th', { class: 'num', text: 'Dedup' }))),
       tbody))));
 
-    if (I.manifests.length) {
-      var mbox = h('div', { class: 'manifests' });
-      I.manifests.forEach(function (m) {
-        var rows = [];
-        function addObj(prefix, o) {
-          Object.keys(o || {}).sort().forEach(function (k) {
-            var v = o[k];
-            if (v && typeof v === 'object' && !Array.isArray(v)) { addObj(prefix + k + '.', v); return; }
-            rows.push(h('tr', null, h('td', { text: prefix + k }),
-              h('td', { class: 'num', text: typeof v === 'number' ? fmt(v) : typeof v === 'string' ? v : JSON.stringify(v) })));
-          });
-        }
-        addObj('', m.counts); addObj('rejects: ', m.rejects); addObj('stats: ', m.stats);
-        mbox.appendChild(h('div', { class: 'manifest' },
-          h('div', { class: 'manifest-head' }, h('code', { text: m.source }), m.version ? h('span', { class: 'badge blue', text: m.version }) : null),
-          h('table', { class: 'table compact' }, h('tbody', null, rows))));
-      });
-      el.appendChild(panel('Dataset manifests', mbox));
-    }
     el.appendChild(h('p', { class: 'muted small foot', text: 'Inputs: ' + I.sources.join(', ') + ' · generated ' + I.generated }));
+  }
+
+  // agreementPanel shows how an extraction's PDF-only figures agreed with the article XML.
+  function agreementPanel(a, k) {
+    function row(name, sc, cls) {
+      return h('tr', { class: cls || null }, h('td', { text: name }), h('td', { class: 'num', text: fmt(sc.articles) }),
+        h('td', { class: 'num', text: fmt(sc.xml_figures) }), h('td', { class: 'num', text: fmt(sc.pdf_figures) }),
+        h('td', { class: 'num', text: fmt(sc.matched) }), h('td', { class: 'num', text: pct(sc.recall) }), h('td', { class: 'num', text: pct(sc.precision) }));
+    }
+    var body = h('tbody', null, a.journals.map(function (j) { return row(j.journal, j); }), row('All journals', a.total, 'total'));
+    return panel('PDF extraction against the article XML', [
+      h('div', { class: 'manifest-head' }, h('code', { text: a.source })),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'table compact', id: 'agreement-' + k },
+        h('thead', null, h('tr', null, ['Journal', 'Articles', 'XML figures', 'PDF figures', 'Matched', 'Recall', 'Precision'].map(function (t, c) {
+          return h('th', { class: c ? 'num' : null, text: t });
+        }))), body)),
+      a.metric ? h('p', { class: 'muted small', text: 'A PDF caption matches an XML caption at ' + a.metric + '.' }) : null], 'agreement');
   }
 
   // ---------- gallery ----------
@@ -338,7 +378,7 @@
   // matchFigures returns the indexes matching the filters, in order.
   function matchFigures(p, progress) {
     var list = null;
-    if (p.doc !== undefined && p.doc !== '') list = docMembers(parseInt(p.doc, 10));
+    if (p.doc !== undefined && p.doc !== '') { var dk = docOf(p.doc); list = dk < 0 ? [] : docMembers(dk); }
     if (p.flag) list = list ? intersect(list, flagMembers(p.flag)) : flagMembers(p.flag);
     var terms = (p.q || '').toLowerCase().split(/\s+/).filter(Boolean);
     if (!terms.length) return Promise.resolve(list || range(N));
@@ -368,7 +408,7 @@
     var sel = $('f-doc');
     sel.appendChild(h('option', { value: '', text: 'All documents (' + fmt(I.docs.length) + ')' }));
     I.docs.forEach(function (d, k) {
-      if (d.figures) sel.appendChild(h('option', { value: String(k), text: docName(d) + ' (' + fmt(d.figures) + ')' }));
+      if (d.figures) sel.appendChild(h('option', { value: d.id, text: docName(d) + ' (' + fmt(d.figures) + ')' }));
     });
     var fs = $('f-flag');
     fs.appendChild(h('option', { value: '', text: 'Any flags' }));
@@ -418,9 +458,9 @@
     if (f.sub && f.sub.length) badges.push(h('span', { class: 'badge blue', text: f.sub.length + ' panels' }));
     if (f.ocr) badges.push(h('span', { class: 'badge violet', text: 'OCR' }));
     return h('article', { class: 'card', 'data-i': f.i, 'data-id': f.id },
-      h('a', { class: 'thumb', href: '#figure/' + f.i, title: 'Show on its page' }, img),
+      h('a', { class: 'thumb', href: figHref(f), title: 'Show on its page' }, img),
       h('div', { class: 'card-body' },
-        h('div', { class: 'card-head' }, h('a', { class: 'label', href: '#figure/' + f.i, text: f.label || '(no label)' }), badges),
+        h('div', { class: 'card-head' }, h('a', { class: 'label', href: figHref(f), text: f.label || '(no label)' }), badges),
         h('p', { class: 'caption', title: f.caption || '' }, f.caption ? highlight(f.caption, terms || []) : '(no caption)'),
         h('div', { class: 'src', title: d && d.uri || '' }, h('span', { class: 'docname', text: docName(d) }), h('span', { text: ' · p. ' + f.page })),
         f.flags && f.flags.length ? h('div', { class: 'chips' }, f.flags.map(function (x) { return h('span', { class: 'chip', text: x }); })) : null));
@@ -430,7 +470,7 @@
     initGallery();
     $('view-figures').hidden = false;
     $('q').value = p.q || '';
-    $('f-doc').value = p.doc || '';
+    $('f-doc').value = docOf(p.doc) >= 0 ? p.doc : '';
     $('f-flag').value = p.flag || '';
     $('f-per').value = p.per || '48';
     var per = p.per === 'all' ? Infinity : (parseInt(p.per, 10) || 48);
@@ -483,22 +523,30 @@
 
   // ---------- one figure on its page ----------
   function box(b) { return b && (b[2] - b[0]) > 0 && (b[3] - b[1]) > 0; }
-  function showFigure(i, seq) {
+  function showFigure(key, seq) {
     var el = clear($('view-figure'));
     el.hidden = false;
-    if (!(i >= 0 && i < N)) { el.appendChild(h('div', { class: 'note error', text: 'No figure #' + i + ' in this report.' })); return; }
+    return figureKeys().then(function (keys) {
+      if (seq !== routeSeq) return;
+      var i = Object.prototype.hasOwnProperty.call(keyIndex, key) ? keyIndex[key] : -1;
+      if (i < 0) { el.appendChild(h('div', { class: 'note error', id: 'no-figure', text: 'No figure ' + key + ' in this report.' })); return; }
+      return showFigureAt(el, i, keys, seq);
+    });
+  }
+  function showFigureAt(el, i, keys, seq) {
     return figures([i]).then(function (fs) {
       if (seq !== routeSeq) return;
       var f = fs[0], d = I.docs[f.doc];
       var pos = lastMatches.indexOf(i);
       var prev = pos > 0 ? lastMatches[pos - 1] : (pos < 0 && i > 0 ? i - 1 : null);
       var next = pos >= 0 ? (pos + 1 < lastMatches.length ? lastMatches[pos + 1] : null) : (i + 1 < N ? i + 1 : null);
+      var keyHref = function (k) { return '#figure/' + encodeURIComponent(keys[k]); };
       el.appendChild(h('div', { class: 'crumbs' },
         h('a', { href: lastGallery, class: 'back', text: '← Gallery' }),
         h('span', { class: 'muted', text: pos >= 0 ? (pos + 1) + ' of ' + fmt(lastMatches.length) : '#' + (i + 1) + ' of ' + fmt(N) }),
         h('span', { class: 'spacer' }),
-        prev != null ? h('a', { href: '#figure/' + prev, class: 'btn', id: 'prev', text: '‹ Previous' }) : h('span', { class: 'btn disabled', text: '‹ Previous' }),
-        next != null ? h('a', { href: '#figure/' + next, class: 'btn', id: 'next', text: 'Next ›' }) : h('span', { class: 'btn disabled', text: 'Next ›' })));
+        prev != null ? h('a', { href: keyHref(prev), class: 'btn', id: 'prev', text: '‹ Previous' }) : h('span', { class: 'btn disabled', text: '‹ Previous' }),
+        next != null ? h('a', { href: keyHref(next), class: 'btn', id: 'next', text: 'Next ›' }) : h('span', { class: 'btn disabled', text: 'Next ›' })));
 
       // neighbours on the same page, drawn faintly
       var others = [];
@@ -509,7 +557,7 @@
       var pw = f.ps[0] || 612, ph = f.ps[1] || 792;
       var svg = s('svg', { class: 'overlay', viewBox: '0 0 ' + pw + ' ' + ph, preserveAspectRatio: 'none' });
       others.forEach(function (g) {
-        if (box(g.bbox)) svg.appendChild(s('a', { href: '#figure/' + g.i }, s('rect', rectAttrs(g.bbox, 'other'), s('title', { text: (g.label || 'figure') + ' (another figure on this page)' }))));
+        if (box(g.bbox)) svg.appendChild(s('a', { href: figHref(g) }, s('rect', rectAttrs(g.bbox, 'other'), s('title', { text: (g.label || 'figure') + ' (another figure on this page)' }))));
       });
       if (box(f.cb)) svg.appendChild(s('rect', rectAttrs(f.cb, 'cap'), s('title', { text: 'caption box' })));
       if (box(f.bbox)) svg.appendChild(s('rect', rectAttrs(f.bbox, 'fig'), s('title', { text: 'figure box' })));
@@ -555,7 +603,7 @@
 
       var right = h('div', { class: 'fig-detail' },
         h('h1', { class: 'fig-title', text: f.label || '(no label)' }),
-        h('div', { class: 'src' }, h('a', { href: hashOf('figures', { doc: f.doc }), text: docName(d) }), ' · page ' + f.page),
+        h('div', { class: 'src' }, h('a', { href: hashOf('figures', { doc: d.id }), text: docName(d) }), ' · page ' + f.page),
         f.img ? h('div', { class: 'crop' }, h('img', { src: f.img, alt: f.label || 'figure crop', id: 'crop', width: f.iw || null, height: f.ih || null,
           onerror: function () { this.classList.add('broken'); } })) : h('div', { class: 'noimg big', text: 'no crop image' }),
         h('h3', { text: 'Caption' }), h('p', { class: 'full-caption', text: f.caption || '(no caption)' }),
@@ -585,8 +633,9 @@
       I.stages.map(function (r) { return h('option', { value: r.name, text: r.name + ' (' + fmt(r.count) + ')' }); }));
     st.value = p.stage || '';
     var ds = h('select', { id: 'r-doc', 'aria-label': 'Document' }, h('option', { value: '', text: 'All documents' }),
-      I.docs.map(function (d, k) { return d.rejects ? h('option', { value: String(k), text: docName(d) + ' (' + fmt(d.rejects) + ')' }) : null; }));
-    ds.value = p.doc || '';
+      I.docs.map(function (d) { return d.rejects ? h('option', { value: d.id, text: docName(d) + ' (' + fmt(d.rejects) + ')' }) : null; }));
+    ds.value = docOf(p.doc) >= 0 ? p.doc : '';
+    var rdoc = p.doc ? docOf(p.doc) : null;
     function go() { location.hash = hashOf('rejects', { reason: sel.value, stage: st.value, doc: ds.value }); }
     [sel, st, ds].forEach(function (x) { x.addEventListener('change', go); });
     var res = h('span', { class: 'result' });
@@ -601,7 +650,7 @@
     return loadMany('rejects', range(Math.ceil(total / chunk))).then(function (chunks) {
       if (seq !== routeSeq) return;
       var all = [].concat.apply([], chunks).filter(function (r) {
-        return (!p.reason || r.reason === p.reason) && (!p.stage || (r.stage || '(none)') === p.stage) && (!p.doc || String(r.doc) === p.doc);
+        return (!p.reason || r.reason === p.reason) && (!p.stage || (r.stage || '(none)') === p.stage) && (rdoc === null || (rdoc >= 0 && r.doc === rdoc));
       });
       res.textContent = fmt(all.length) + ' reject' + (all.length === 1 ? '' : 's');
       res.setAttribute('data-count', all.length);
@@ -674,7 +723,9 @@
       slice.forEach(function (i) { need[Math.floor(i / chunk)] = 1; });
       return loadMany('samples', Object.keys(need).map(Number)).then(function () {
         var smp = slice.map(function (i) { return store['samples:' + Math.floor(i / chunk)][i % chunk]; });
-        var figIds = smp.filter(function (x) { return x.fig >= 0 && !(x.imgs && x.imgs.length); }).map(function (x) { return x.fig; });
+        // Every card links to its figure: load the figures of all of them, whatever view
+        // was opened before.
+        var figIds = smp.filter(function (x) { return x.fig >= 0 && x.fig < N; }).map(function (x) { return x.fig; });
         return figures(figIds).then(function () { return smp; });
       }).then(function (smp) {
         if (seq !== routeSeq) return;
@@ -685,7 +736,8 @@
   }
   function sampleCard(x) {
     var imgs = (x.imgs || []).slice();
-    var fig = x.fig >= 0 ? store['figures:' + Math.floor(x.fig / chunk)][x.fig % chunk] : null;
+    var fch = x.fig >= 0 ? store['figures:' + Math.floor(x.fig / chunk)] : null;
+    var fig = fch ? fch[x.fig % chunk] || null : null;
     if (!imgs.length && fig && fig.img) imgs.push(fig.img);
     var scores = Object.keys(x.scores || {}).sort().map(function (k) {
       var v = x.scores[k], w = Math.max(0, Math.min(1, v));
@@ -699,7 +751,7 @@
         h('span', { class: 'badge ' + (x.keep ? 'green' : 'red'), text: x.keep ? 'kept' : 'dropped' }),
         (x.reasons || []).map(function (r) { return h('span', { class: 'chip warm', text: r }); }),
         h('span', { class: 'spacer' }),
-        fig ? h('a', { href: '#figure/' + fig.i, class: 'muted small', text: (fig.label || 'figure') + ' →' }) : (x.figId ? h('code', { class: 'muted small', text: x.figId }) : null),
+        fig ? h('a', { href: figHref(fig), class: 'muted small', text: (fig.label || 'figure') + ' →' }) : (x.figId ? h('code', { class: 'muted small', text: x.figId }) : null),
         h('code', { class: 'muted small', text: x.id })),
       h('div', { class: 'sample-body' },
         imgs.length ? h('div', { class: 'sample-imgs' }, imgs.map(function (src) { return h('img', { src: src, loading: 'lazy', alt: 'sample image' }); })) : null,
@@ -728,6 +780,7 @@
       return;
     }
     N = I.totals.figures; chunk = I.chunk;
+    I.docs.forEach(function (d, k) { if (!Object.prototype.hasOwnProperty.call(docIndex, d.id)) docIndex[d.id] = k; });
     E.index = I; E.pages = pages;
     document.title = I.title;
     $('title').textContent = I.title;
