@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,13 +129,14 @@ func countMatches(figs []shards.Figure, q string) int {
 }
 
 // checkReport opens a built report in headless Chromium and checks it against the figures
-// it was built from: the gallery shows them all, every image loads, search and the document
+// it was built from: the gallery shows them all in report order, every image loads, search and the document
 // filter narrow the gallery to exactly the matching figures, a figure's page view draws its
 // boxes where the record puts them. It saves screenshots into shots and returns the browser
 // checks it ran, for the log.
 func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Figure, query string, shots string) {
 	t.Helper()
 	exe := needChromium(t)
+	figs = reportOrder(figs)
 	b, err := browser.Launch(ctx, exe, 1440, 960)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +238,7 @@ func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Fi
 	var docIdx int
 	if err := b.Eval(ctx, fmt.Sprintf(`(() => { const s = document.getElementById('f-doc');
 		const q = document.getElementById('q'); q.value = '';
-		const i = EOSIN.index.docs.findIndex(d => d.sha === %q); s.value = String(i);
+		const i = EOSIN.index.docs.findIndex(d => d.sha === %q); s.value = EOSIN.index.docs[i].id;
 		s.dispatchEvent(new Event('change', {bubbles: true})); return i; })()`, best), &docIdx); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +273,7 @@ func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Fi
 		t.Fatal("pages were rendered but no figure points at one")
 	}
 	if target >= 0 {
-		view(ctx, t, b, fmt.Sprintf("#figure/%d", target), "figure")
+		view(ctx, t, b, "#figure/"+url.PathEscape(figs[target].ID), "figure")
 		if err := b.Eval(ctx, eagerImages, &ic); err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +321,7 @@ func checkReport(ctx context.Context, t *testing.T, dir string, figs []shards.Fi
 
 	if target < 0 {
 		// No source could be rendered: the figure view shows the crop and says why.
-		view(ctx, t, b, "#figure/0", "figure")
+		view(ctx, t, b, "#figure/"+url.PathEscape(figs[0].ID), "figure")
 		var note string
 		if err := b.Eval(ctx, `(document.getElementById('page-missing') || {}).textContent || ''`, &note); err != nil {
 			t.Fatal(err)

@@ -236,10 +236,10 @@ func newBuilder(opts Options) *builder {
 	}
 }
 
-// readSources reads what every source says about itself (manifest, agreement report, the
-// documents it lists), then the figures and rejects of every source (spilled), puts documents
-// and figures in report order and writes the figures, then reads the samples (they link to
-// figures by id) and writes the rejects.
+// readSources reads what every source says about itself (manifest, agreement report), the
+// figures and rejects of every source (spilled), then the documents the sources list; it puts
+// documents and figures in report order and writes the figures, then reads the samples (they
+// link to figures by id) and writes the rejects.
 func (b *builder) readSources(ctx context.Context, sources []Source) error {
 	var err error
 	if b.figSpill, err = newSpill(b.opts.Dir, "figures"); err != nil {
@@ -259,9 +259,6 @@ func (b *builder) readSources(ctx context.Context, sources []Source) error {
 		} else if a != nil && a.Total.Articles > 0 {
 			b.agreements = append(b.agreements, agreementJSON{Source: src.Name(), Metric: a.Metric, Total: a.Total, Journals: a.Journals})
 		}
-		if err := src.Documents(ctx, func(d shards.Doc) error { b.doc(src, d); return nil }); err != nil {
-			return fmt.Errorf("documents of %s: %w", src.Name(), err)
-		}
 	}
 	for _, src := range sources {
 		err := src.Figures(ctx, func(it FigureItem) error { return b.addFigure(ctx, src, it) })
@@ -272,6 +269,13 @@ func (b *builder) readSources(ctx context.Context, sources []Source) error {
 	for _, src := range sources {
 		if err := src.Rejects(ctx, func(r shards.Reject) error { return b.addReject(src, r) }); err != nil {
 			return fmt.Errorf("rejects of %s: %w", src.Name(), err)
+		}
+	}
+	// Listed documents come last: by then figures and rejects have tied each sha256 to its
+	// URI, so a document listed by URI in one input and by sha256 in another is one entry.
+	for _, src := range sources {
+		if err := src.Documents(ctx, func(d shards.Doc) error { b.doc(src, d); return nil }); err != nil {
+			return fmt.Errorf("documents of %s: %w", src.Name(), err)
 		}
 	}
 	perm := b.orderDocs()

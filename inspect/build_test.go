@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -51,20 +50,7 @@ func TestBuildChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(append([]shards.Figure{}, figsA...), figsB...)
-	sort.SliceStable(all, func(i, j int) bool {
-		a, b := all[i], all[j]
-		if a.Doc.URI != b.Doc.URI {
-			return a.Doc.URI < b.Doc.URI
-		}
-		if a.Page != b.Page {
-			return a.Page < b.Page
-		}
-		if a.BBox[1] != b.BBox[1] {
-			return a.BBox[1] < b.BBox[1]
-		}
-		return a.BBox[0] < b.BBox[0]
-	})
+	all := reportOrder(append(append([]shards.Figure{}, figsA...), figsB...))
 	if sum.Figures != len(all) || sum.Samples != 10 || sum.Rejects != 700/50+650/50 || sum.MissingImages != 0 {
 		t.Fatalf("summary %+v", sum)
 	}

@@ -167,8 +167,18 @@ func writeUserFixture(t testing.TB, dir string) userFixture {
 	}
 	// Report order: document URI, page, top to bottom, left to right (figures 0 and 1 are
 	// side by side). The synthetic documents are /corpus/book-000..002.pdf.
-	sort.SliceStable(figs, func(i, j int) bool {
-		a, b := figs[i], figs[j]
+	figs = reportOrder(figs)
+	sha := func(d int) string { return fmt.Sprintf("%064x", d+1) }
+	return userFixture{dir: dir, figs: figs, samples: samples, rejects: 60/50 + 1,
+		docs: []string{"/corpus/article-empty", sha(0), sha(1), sha(2), "/corpus/broken.pdf"}}
+}
+
+// reportOrder returns figures in the order the report shows them, as the documentation states
+// it: by document URI, page, then top to bottom and left to right; input order otherwise.
+func reportOrder(figs []shards.Figure) []shards.Figure {
+	out := append([]shards.Figure{}, figs...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		switch {
 		case a.Doc.URI != b.Doc.URI:
 			return a.Doc.URI < b.Doc.URI
@@ -179,9 +189,7 @@ func writeUserFixture(t testing.TB, dir string) userFixture {
 		}
 		return a.BBox[0] < b.BBox[0]
 	})
-	sha := func(d int) string { return fmt.Sprintf("%064x", d+1) }
-	return userFixture{dir: dir, figs: figs, samples: samples, rejects: 60/50 + 1,
-		docs: []string{"/corpus/article-empty", sha(0), sha(1), sha(2), "/corpus/broken.pdf"}}
+	return out
 }
 
 func writeJSONLines[T any](t testing.TB, path string, vs []T) {
