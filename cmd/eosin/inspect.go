@@ -45,7 +45,7 @@ func newInspectCmd(runF func(*inspectOptions) error) *cobra.Command {
 		Use:   "inspect PREFIX[@VERSION]|OUT_DIR|FILE.jsonl... -o REPORT_DIR",
 		Short: "Write a static HTML report of extracted figures, rejects and CoT samples",
 		Long: `inspect reads the output directory of ` + "`eosin extract`" + ` (figures.jsonl, images/,
-rejects.jsonl), a committed dataset version (PREFIX or PREFIX@VERSION, local or s3://), or a
+rejects.jsonl, agreement.json), a committed dataset version (PREFIX or PREFIX@VERSION, local or s3://), or a
 JSONL file of figure or sample records, and writes a static report that opens from disk
 (no server, no network): a searchable, filterable gallery of figures; each figure drawn on
 its source page with its figure, caption and panel boxes; per-document and total counts
@@ -58,7 +58,9 @@ the one to show. Page thumbnails need the source PDFs: they are found through ea
 doc.uri (absolute, or relative to the input, its parent, the current directory or a
 --source-root) and must still match the recorded sha256.
 
-Every view has a link of its own: index.html#figure/<id> opens that figure.`,
+Figures are shown by document, page and position on the page. Every view has a link of its
+own that names what it shows: index.html#figure/<id> opens the figure with that record id,
+#figures?doc=<sha256> the figures of that document, in this report and in the next.`,
 		Example: `  eosin extract testdata/cache/x -o out/
   eosin inspect out/ -o report/ && xdg-open report/index.html
   eosin inspect s3://corpus/figures@v3 s3://corpus/cot/sft -o report/ --no-pages`,
