@@ -335,7 +335,7 @@
         h('thead', null, h('tr', null, ['Journal', 'Articles', 'XML figures', 'PDF figures', 'Matched', 'Recall', 'Precision'].map(function (t, c) {
           return h('th', { class: c ? 'num' : null, text: t });
         }))), body)),
-      a.metric ? h('p', { class: 'muted small', text: 'A PDF caption matches an XML caption at ' + a.metric + '.' }) : null], 'agreement');
+      a.metric ? h('p', { class: 'muted small', text: 'Captions match by ' + a.metric + '.' }) : null], 'agreement');
   }
 
   // ---------- gallery ----------
