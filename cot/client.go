@@ -170,6 +170,9 @@ type ClientStats struct {
 	Attempts  int64 // HTTP attempts
 	Retries   int64 // attempts after the first
 	Failures  int64 // requests that failed after all attempts
+	// Completed counts the requests answered or failed for good (Requests less those in
+	// flight or given up by a cancelled context).
+	Completed int64
 	// SlotSeconds integrates the requests in flight over time (request·seconds): divided by
 	// Concurrency × wall time it is the share of the concurrency kept busy.
 	SlotSeconds float64
@@ -184,7 +187,10 @@ type Client struct {
 	http  *http.Client
 	sem   chan struct{}
 
-	requests, cacheHits, attempts, retries, failures atomic.Int64
+	requests, cacheHits, attempts, retries, failures, completed atomic.Int64
+
+	errMu   sync.Mutex
+	lastErr error // the last request failure
 
 	occMu    sync.Mutex
 	inflight int
@@ -255,8 +261,19 @@ func (c *Client) Stats() ClientStats {
 	slot := c.slotNs / 1e9
 	c.occMu.Unlock()
 	return ClientStats{Requests: c.requests.Load(), CacheHits: c.cacheHits.Load(), Attempts: c.attempts.Load(),
-		Retries: c.retries.Load(), Failures: c.failures.Load(), SlotSeconds: slot}
+		Retries: c.retries.Load(), Failures: c.failures.Load(), Completed: c.completed.Load(), SlotSeconds: slot}
 }
+
+// LastError returns the error of the last request that failed after all its attempts (nil
+// when none has).
+func (c *Client) LastError() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.lastErr
+}
+
+// BaseURL returns the server's API root.
+func (c *Client) BaseURL() string { return c.cfg.BaseURL }
 
 // Concurrency returns the bound on requests in flight.
 func (c *Client) Concurrency() int { return c.cfg.Concurrency }
@@ -316,6 +333,7 @@ func (c *Client) CompleteInfo(ctx context.Context, req *ChatRequest) (*ChatRespo
 	if !c.cfg.Refresh {
 		if resp, ok := c.cacheGet(ctx, key); ok {
 			c.cacheHits.Add(1)
+			c.completed.Add(1)
 			info.Cached = true
 			return resp, info, nil
 		}
@@ -336,6 +354,7 @@ func (c *Client) CompleteInfo(ctx context.Context, req *ChatRequest) (*ChatRespo
 		resp, raw, err := c.attempt(ctx, body)
 		if err == nil {
 			c.cachePut(ctx, key, raw)
+			c.completed.Add(1)
 			return resp, info, nil
 		}
 		if ctx.Err() != nil {
@@ -347,6 +366,10 @@ func (c *Client) CompleteInfo(ctx context.Context, req *ChatRequest) (*ChatRespo
 		}
 	}
 	c.failures.Add(1)
+	c.completed.Add(1)
+	c.errMu.Lock()
+	c.lastErr = lastErr
+	c.errMu.Unlock()
 	return nil, info, lastErr
 }
 

@@ -2,10 +2,12 @@ package cot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"iter"
-	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,10 +44,11 @@ type RunConfig struct {
 	DedupThreshold float64
 	// Total is the number of figures, when known, for progress and ETA.
 	Total int
-	// Progress is how often progress is logged (default 10 s).
+	// Progress is the interval between progress lines (default 10 s).
 	Progress time.Duration
-	// Log receives progress (default slog.Default()).
-	Log *slog.Logger
+	// ProgressOut receives the progress lines (internal/progress: one line redrawn on a
+	// terminal, else a line per interval, and a final line); nil: none.
+	ProgressOut io.Writer
 }
 
 type indexed struct {
@@ -67,12 +70,12 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 	if rc.Progress <= 0 {
 		rc.Progress = 10 * time.Second
 	}
-	if rc.Log == nil {
-		rc.Log = slog.Default()
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	start := time.Now()
+	client, _ := p.gen.(*Client)
+	live := newLiveProgress(rc, client)
+	defer live.done()
 
 	jobs := make(chan indexed2, rc.Workers)
 	results := make(chan indexed, rc.Workers)
@@ -118,7 +121,6 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 	}
 	pending := map[int]*Output{}
 	next := 0
-	lastLog := time.Now()
 	var runErr error
 	for r := range results {
 		if runErr != nil {
@@ -129,6 +131,7 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 			cancel(runErr)
 			continue
 		}
+		live.completed(r.out)
 		pending[r.seq] = r.out
 		for {
 			out, ok := pending[next]
@@ -138,7 +141,9 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 			delete(pending, next)
 			next++
 			if dedup != nil {
+				sft, rl := len(out.SFT), len(out.RL)
 				applyDedup(dedup, out)
+				live.deduplicated(int64(sft-len(out.SFT)), int64(rl-len(out.RL)))
 			}
 			sum.add(out)
 			if err := sink.Write(ctx, out); err != nil {
@@ -146,10 +151,6 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 				cancel(runErr)
 				break
 			}
-		}
-		if time.Since(lastLog) >= rc.Progress {
-			lastLog = time.Now()
-			logProgress(rc, sum, start)
 		}
 	}
 	if srcErr != nil {
@@ -159,14 +160,49 @@ func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error]
 		runErr = context.Cause(ctx)
 	}
 	sum.Elapsed = time.Since(start)
-	if c, ok := p.gen.(*Client); ok {
-		sum.Client = c.Stats()
+	if client != nil {
+		sum.Client = client.Stats()
 	}
+	live.done()
 	if runErr != nil {
 		return sum, runErr
 	}
-	logProgress(rc, sum, start)
+	if client != nil {
+		if err := AllFailed(sum.Client.Requests, sum.Client.Failures, client.BaseURL(), sum.Reasons, client.LastError()); err != nil {
+			return sum, err
+		}
+	}
 	return sum, sink.Close(ctx, sum)
+}
+
+// ErrAllRequestsFailed is returned (wrapped) by a run in which every request to the
+// generator failed: nothing is committed.
+var ErrAllRequestsFailed = errors.New("every request to the generator failed")
+
+// AllFailed returns an error wrapping ErrAllRequestsFailed when a run made requests and all of
+// them failed (responses from the cache count as answered), naming the server, the most
+// frequent reject reasons and the last error (nil when unknown); otherwise nil.
+func AllFailed(requests, failures int64, url string, reasons map[string]int, last error) error {
+	if requests == 0 || failures < requests {
+		return nil
+	}
+	s := &Summary{Reasons: reasons}
+	var top []string
+	for i, r := range s.TopReasons() {
+		if i == 3 {
+			break
+		}
+		top = append(top, fmt.Sprintf("%s: %d", r, reasons[r]))
+	}
+	detail := ""
+	if len(top) > 0 {
+		detail = " (rejects " + strings.Join(top, ", ") + ")"
+	}
+	if last != nil {
+		detail += "; last error: " + last.Error()
+	}
+	return fmt.Errorf("%w: %d of %d requests to %s%s; nothing was committed: check the model server and --model, then rerun",
+		ErrAllRequestsFailed, failures, requests, url, detail)
 }
 
 type indexed2 struct {
@@ -208,17 +244,6 @@ func applyDedup(d *Dedup, out *Output) {
 		}
 	}
 	out.RL = rl
-}
-
-func logProgress(rc RunConfig, s *Summary, start time.Time) {
-	el := time.Since(start)
-	rate := float64(s.Figures) / el.Seconds()
-	args := []any{"figures", s.Figures, "sft", s.SFT, "rl", s.RL, "rejects", s.Rejects,
-		"rate", fmt.Sprintf("%.2f fig/s", rate)}
-	if rc.Total > 0 && rate > 0 {
-		args = append(args, "total", rc.Total, "eta", time.Duration(float64(rc.Total-s.Figures)/rate*float64(time.Second)).Round(time.Second))
-	}
-	rc.Log.Info("cot progress", args...)
 }
 
 // TopReasons returns reject reasons by descending count.

@@ -6,9 +6,12 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/eosinlab/eosin/shards"
+	"github.com/eosinlab/eosin/shards/storage"
 )
 
 // OpenFigures returns the figures of ref: an `eosin extract` output directory (one holding
@@ -51,28 +54,43 @@ func OpenFigures(ctx context.Context, ref string, opts shards.ReadOptions) (figs
 }
 
 // ShardsSink writes the SFT samples to <prefix>/sft and the RL samples to <prefix>/rl as
-// versioned datasets through package shards; rejects go into the SFT manifest. Close commits
-// both versions.
+// versioned datasets through package shards; rejects go into the SFT manifest. The version
+// name is reserved in both datasets when the sink is created; Close writes both manifests,
+// then moves both LATEST by compare-and-swap (see Reserve and Reservation.Publish).
 type ShardsSink struct {
-	sft, rl *shards.Writer
+	sft, rl           *shards.Writer
+	sftStore, rlStore storage.Store
+	res               *Reservation
 }
 
-// NewShardsSink creates the two dataset versions under prefix.
+// NewShardsSink reserves the version under prefix and starts both datasets. opts.Version
+// names the version as it is (a fixed name: see Reserve); empty, it is the UTC time, with a
+// suffix when another run took that name. Shard names carry the version (opts.ShardTag).
 func NewShardsSink(ctx context.Context, prefix string, opts shards.WriteOptions) (*ShardsSink, error) {
 	prefix = strings.TrimRight(prefix, "/")
-	sft, err := shards.Create(ctx, prefix+"/sft", opts)
+	fixed := opts.Version != ""
+	if !fixed {
+		opts.Version = time.Now().UTC().Format("20060102T150405Z")
+	}
+	sftSt, rlSt, err := OpenOutput(ctx, prefix, opts.S3)
 	if err != nil {
+		return nil, err
+	}
+	s := &ShardsSink{sftStore: sftSt, rlStore: rlSt}
+	if s.res, err = Reserve(ctx, sftSt, rlSt, prefix, opts.Version, fixed); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	opts.Version, opts.ShardTag = s.res.Version, s.res.Version
+	if s.sft, err = shards.CreateIn(ctx, ManifestOnly(sftSt), opts); err != nil {
+		s.Abort()
 		return nil, fmt.Errorf("sft dataset: %w", err)
 	}
-	if opts.Version == "" {
-		opts.Version = sft.Version() // both datasets share the version name
-	}
-	rl, err := shards.Create(ctx, prefix+"/rl", opts)
-	if err != nil {
-		sft.Abort()
+	if s.rl, err = shards.CreateIn(ctx, ManifestOnly(rlSt), opts); err != nil {
+		s.Abort()
 		return nil, fmt.Errorf("rl dataset: %w", err)
 	}
-	return &ShardsSink{sft: sft, rl: rl}, nil
+	return s, nil
 }
 
 // Write implements Sink.
@@ -93,7 +111,8 @@ func (s *ShardsSink) Write(ctx context.Context, out *Output) error {
 	return nil
 }
 
-// Close implements Sink: it commits both versions.
+// Close implements Sink: it writes both manifests, then moves LATEST of both datasets
+// (Reservation.Publish; a *ConcurrentCommitError when another run moved it meanwhile).
 func (s *ShardsSink) Close(ctx context.Context, sum *Summary) error {
 	for _, w := range []*shards.Writer{s.sft, s.rl} {
 		w.SetStat("cot_figures", sum.Figures)
@@ -102,22 +121,41 @@ func (s *ShardsSink) Close(ctx context.Context, sum *Summary) error {
 		w.SetStat("cot_rl", sum.RL)
 		w.SetStat("cot_reject_reasons", sum.Reasons)
 	}
-	_, err1 := s.sft.Commit(ctx)
-	if err1 != nil {
-		s.rl.Abort()
-		return fmt.Errorf("committing sft: %w", err1)
+	if _, err := s.sft.Commit(ctx); err != nil {
+		s.Abort()
+		return fmt.Errorf("committing sft: %w", err)
 	}
 	if _, err := s.rl.Commit(ctx); err != nil {
+		s.Abort()
 		return fmt.Errorf("committing rl: %w", err)
 	}
-	return nil
+	defer s.closeStores()
+	return s.res.Publish(ctx, s.sftStore, s.rlStore)
 }
 
-// Abort gives both versions up.
+// Abort gives both versions up: the shards being written are dropped and the name is
+// released where no manifest was written.
 func (s *ShardsSink) Abort() {
-	s.sft.Abort()
-	s.rl.Abort()
+	for _, w := range []*shards.Writer{s.sft, s.rl} {
+		if w != nil {
+			w.Abort()
+		}
+	}
+	if s.res != nil && s.sftStore != nil {
+		if err := s.res.Release(context.Background(), s.sftStore, s.rlStore); err != nil {
+			slog.Warn("cot: releasing the version name", "err", err)
+		}
+	}
+	s.closeStores()
+}
+
+func (s *ShardsSink) closeStores() {
+	if s.sftStore != nil {
+		s.sftStore.Close()
+		s.rlStore.Close()
+		s.sftStore, s.rlStore = nil, nil
+	}
 }
 
 // Version is the version name of the datasets being written.
-func (s *ShardsSink) Version() string { return s.sft.Version() }
+func (s *ShardsSink) Version() string { return s.res.Version }

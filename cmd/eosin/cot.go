@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,7 +29,7 @@ type cotOptions struct {
 	Temperature, TopP, MinSupport, MinReward, Dedup                                        float64
 	MaxTokens, Concurrency, Attempts, Workers, Agreement, Options, Turns, PerShard         int
 	Timeout, Progress                                                                      time.Duration
-	Judge, Refresh                                                                         bool
+	Judge, Refresh, CheckGenerator                                                         bool
 	MaxResponse                                                                            int64
 	Beam                                                                                   beamrun.Options
 	S3                                                                                     s3Options
@@ -50,6 +51,9 @@ func checkCoTFlags(o *cotOptions) error {
 		return flagErrorf("give exactly one of -o/--output PREFIX and --output-dir DIR")
 	case o.Concurrency < 1:
 		return flagErrorf("--concurrency %d: want at least 1", o.Concurrency)
+	}
+	if err := cot.CheckBaseURL(o.Generator); err != nil {
+		return flagErrorf("--generator: %v", err)
 	}
 	if _, err := cot.ParseTaskSpecs(o.Tasks); err != nil {
 		return flagErrorf("--tasks: %v", err)
@@ -135,6 +139,7 @@ names as keys).`,
 	f.StringVar(&opts.ConfigPath, "config", "", "YAML file setting any of these flags (flag names as keys)")
 	f.StringVar(&opts.Pairs, "pairs", "", "figure dataset PREFIX[@VERSION], or an 'eosin extract' output directory")
 	f.StringVar(&opts.Generator, "generator", "", "chat-completions API root, e.g. http://localhost:8000/v1")
+	f.BoolVar(&opts.CheckGenerator, "check-generator", true, "ask the generator once (GET /models, else a 1-token chat completion) before starting, and stop with a clear error if it does not answer (false: a server only Beam workers reach, or a rerun answered from the cache)")
 	f.StringVar(&opts.Model, "model", "", "model name sent to the server")
 	f.StringVarP(&opts.Output, "output", "o", "", "output prefix: SFT samples in PREFIX/sft, RL samples in PREFIX/rl (local or s3://)")
 	f.StringVar(&opts.OutputDir, "output-dir", "", "write plain JSONL (sft.jsonl, rl.jsonl, rejects.jsonl, images/) instead of -o")
@@ -172,7 +177,7 @@ names as keys).`,
 	f.StringVar(&opts.Beam.WorkerBinary, "worker_binary", "", "prebuilt linux worker binary (this program) for remote workers")
 	f.StringVar(&opts.Beam.JobName, "job_name", "", "job name on the runner (default eosin-cot-<version>)")
 	f.StringToStringVar(&opts.Beam.BeamOptions, "beam-options", nil, "further Beam options as key=value (e.g. project=P,region=R,temp_location=gs://…)")
-	f.DurationVar(&opts.Progress, "progress", 5*time.Second, "interval between progress lines with -o (0 disables)")
+	f.DurationVar(&opts.Progress, "progress", 5*time.Second, "interval between progress lines on stderr (0 disables)")
 	addS3Flags(f, &opts.S3)
 	aliasFlag(f, "output", "out")
 	aliasFlag(f, "output-dir", "out-dir")
@@ -233,21 +238,28 @@ func runCoT(cmd *cobra.Command, opts *cotOptions) error {
 		beamOpts := opts.Beam
 		beamOpts.Progress, beamOpts.ProgressOut = opts.Progress, cmd.ErrOrStderr()
 		sum, err := cotbeam.Run(ctx, cotbeam.Config{Pairs: opts.Pairs, Out: opts.Output, Version: opts.DatasetVersion, Formats: fs,
-			SamplesPerShard: opts.PerShard, Batch: workers, DedupThreshold: opts.Dedup, S3: s3, Beam: beamOpts,
+			SamplesPerShard: opts.PerShard, Batch: workers, DedupThreshold: opts.Dedup, S3: s3, Beam: beamOpts, NoCheck: !opts.CheckGenerator,
 			Gen: cotbeam.GenConfig{BaseURL: opts.Generator, APIKeyEnv: opts.APIKeyEnv, Concurrency: opts.Concurrency, Timeout: opts.Timeout,
 				MaxAttempts: opts.Attempts, MaxResponseBytes: opts.MaxResponse, Cache: cacheDir, Refresh: opts.Refresh, Model: opts.Model,
 				Tasks: specs, Temperature: opts.Temperature, TopP: opts.TopP, MaxTokens: opts.MaxTokens, Options: opts.Options,
 				Turns: opts.Turns, Judge: opts.Judge, Agreement: opts.Agreement, MinSupport: opts.MinSupport, MinReward: opts.MinReward,
 				Reward: rcfg, Templates: tpl.Sources()}}, cmd.ErrOrStderr())
 		if err != nil {
-			return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
+			return cotError(err, cacheDir)
 		}
 		printCoTBeamSummary(cmd.OutOrStdout(), opts.Output, sum)
 		return nil
 	}
-	client, err := cot.NewClient(cot.ClientConfig{BaseURL: opts.Generator, APIKeyEnv: opts.APIKeyEnv, Concurrency: opts.Concurrency,
+	ccfg := cot.ClientConfig{BaseURL: opts.Generator, APIKeyEnv: opts.APIKeyEnv, Concurrency: opts.Concurrency,
 		Timeout: opts.Timeout, MaxAttempts: opts.Attempts, MaxResponseBytes: opts.MaxResponse, CacheDir: cacheDir,
-		CacheS3: opts.S3.config(), Refresh: opts.Refresh})
+		CacheS3: opts.S3.config(), Refresh: opts.Refresh}
+	if opts.CheckGenerator {
+		// before anything is written, the cache directory included
+		if err := cot.CheckGenerator(ctx, ccfg, opts.Model); err != nil {
+			return cotError(err, cacheDir)
+		}
+	}
+	client, err := cot.NewClient(ccfg)
 	if err != nil {
 		return err
 	}
@@ -267,16 +279,35 @@ func runCoT(cmd *cobra.Command, opts *cotOptions) error {
 	if err != nil {
 		return err
 	}
-	sum, err := cot.Run(ctx, p, src, sink, cot.RunConfig{Workers: workers, DedupThreshold: opts.Dedup, Total: total})
+	rc := cot.RunConfig{Workers: workers, DedupThreshold: opts.Dedup, Total: total, Progress: opts.Progress}
+	if opts.Progress > 0 {
+		rc.ProgressOut = cmd.ErrOrStderr()
+	}
+	sum, err := cot.Run(ctx, p, src, sink, rc)
 	if err != nil {
 		sink.Abort()
 		if sum != nil {
 			printCoTSummary(cmd.OutOrStdout(), sum)
 		}
-		return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
+		return cotError(err, cacheDir)
 	}
 	printCoTSummary(cmd.OutOrStdout(), sum)
 	return nil
+}
+
+// cotError is the error of a cot run, with the advice to rerun when the responses so far are
+// cached and a rerun resumes: not when the generator failed its check or every request,
+// nor when the version was committed (or its name taken) by another run.
+func cotError(err error, cacheDir string) error {
+	var check *cot.CheckError
+	var moved *cot.ConcurrentCommitError
+	switch {
+	case errors.As(err, &check), errors.As(err, &moved), errors.Is(err, shards.ErrVersionExists),
+		// a Beam job's error reaches here as text
+		errors.Is(err, cot.ErrAllRequestsFailed), strings.Contains(err.Error(), cot.ErrAllRequestsFailed.Error()):
+		return fmt.Errorf("cot: %w", err)
+	}
+	return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)
 }
 
 // rewardConfigOf is the reward configuration of --reward-config and --reward-preset (the one

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/eosinlab/eosin/cot"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 )
@@ -44,18 +45,24 @@ type ClientTotals struct {
 }
 
 // commitFn is the single commit step: it gets every part of both datasets, every reject and
-// the bundles' statistics, and commits the SFT version (with the rejects), then the RL
-// version, each by shards.CommitParts (side indexes, manifest.json create-only, LATEST).
-// Everything it writes depends only on its input and the launch (version, creation time), so
-// a retried commit writes the same bytes.
+// the bundles' statistics, and writes the SFT version (with the rejects) and the RL version,
+// each by shards.CommitParts through a cot.ManifestOnly store (side indexes, manifest.json
+// create-only), then moves LATEST of both by compare-and-swap from the versions they named
+// when the launcher reserved the name (cot.Reservation.Publish). Everything it writes
+// depends only on its input and the launch (version, creation time), so a retried commit
+// writes the same bytes. When every request to the generator failed it commits nothing and
+// fails (cot.ErrAllRequestsFailed).
 type commitFn struct {
-	Out     string          `json:"out"`
-	Version string          `json:"version"`
-	Formats []shards.Format `json:"formats"`
-	Created string          `json:"created"` // RFC 3339, fixed at launch
-	S3      S3Settings      `json:"s3"`
-	RunInfo string          `json:"run_info"` // JSON object recorded as stats.run
-	sft, rl storeHandle
+	Out       string          `json:"out"`
+	Version   string          `json:"version"`
+	SFTParent string          `json:"sft_parent"` // LATEST of Out/sft at the reservation
+	RLParent  string          `json:"rl_parent"`  // LATEST of Out/rl at the reservation
+	Generator string          `json:"generator"`  // the generator's URL, for messages
+	Formats   []shards.Format `json:"formats"`
+	Created   string          `json:"created"` // RFC 3339, fixed at launch
+	S3        S3Settings      `json:"s3"`
+	RunInfo   string          `json:"run_info"` // JSON object recorded as stats.run
+	sft, rl   storeHandle
 }
 
 func (f *commitFn) Teardown() {
@@ -126,16 +133,19 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 		}
 		return s
 	}
+	if err := cot.AllFailed(client.Requests, client.Failures, f.Generator, reasons, nil); err != nil {
+		return err
+	}
 	created, err := time.Parse(time.RFC3339, f.Created)
 	if err != nil {
 		return fmt.Errorf("created %q: %w", f.Created, err)
 	}
-	opts := shards.WriteOptions{Formats: f.Formats, Version: f.Version, S3: f.S3.Config()}
+	opts := shards.WriteOptions{Formats: f.Formats, Version: f.Version, ShardTag: f.Version, S3: f.S3.Config()}
 	sst, err := f.sft.open(ctx, f.Out+"/sft", f.S3)
 	if err != nil {
 		return err
 	}
-	if _, err := shards.CommitParts(ctx, sst, opts, sftParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
+	if _, err := shards.CommitParts(ctx, cot.ManifestOnly(sst), opts, sftParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
 		Rejects: rej, Stats: stats()}); err != nil {
 		return fmt.Errorf("committing sft: %w", err)
 	}
@@ -143,9 +153,10 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 	if err != nil {
 		return err
 	}
-	if _, err := shards.CommitParts(ctx, rst, opts, rlParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
+	if _, err := shards.CommitParts(ctx, cot.ManifestOnly(rst), opts, rlParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
 		Stats: stats()}); err != nil {
 		return fmt.Errorf("committing rl: %w", err)
 	}
-	return nil
+	res := cot.Reservation{Prefix: f.Out, Version: f.Version, SFTParent: f.SFTParent, RLParent: f.RLParent}
+	return res.Publish(ctx, sst, rst)
 }

@@ -84,7 +84,9 @@ type Config struct {
 	Pairs string
 	// Out is the output prefix: SFT samples go to Out/sft, RL samples to Out/rl.
 	Out string
-	// Version names the new versions of both datasets (default: UTC time).
+	// Version names the new versions of both datasets, as it is: it fails when the version
+	// is committed or reserved by a run still alive (see cot.Reserve). Default: the UTC
+	// time, with a suffix (-2, -3, …) when another run took that name.
 	Version string
 	// Formats are the shard formats (default WebDataset and Parquet).
 	Formats []shards.Format
@@ -98,6 +100,9 @@ type Config struct {
 	DedupThreshold float64
 	// Gen configures generation and verification.
 	Gen GenConfig
+	// NoCheck skips the check of the generator before the run (cot.CheckGenerator), for a
+	// server that only the workers can reach.
+	NoCheck bool
 	// S3 configures s3:// locations (pairs, output, cache).
 	S3 S3Settings
 	// Beam says where the pipeline runs (runner, endpoint, environment, worker binary, job

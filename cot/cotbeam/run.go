@@ -3,7 +3,6 @@ package cotbeam
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,8 +16,8 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/transforms/stats"
 	"github.com/eosinlab/eosin/cot"
 	"github.com/eosinlab/eosin/internal/beamrun"
+	"github.com/eosinlab/eosin/internal/progress"
 	"github.com/eosinlab/eosin/shards"
-	"github.com/eosinlab/eosin/shards/storage"
 )
 
 // Summary is the outcome of a run, read back from the committed manifests.
@@ -48,6 +47,7 @@ type plan struct {
 	extract string   // absolute extract directory
 	total   int      // figures, for the progress line
 	created time.Time
+	res     cot.Reservation // the version name and the LATEST versions the commit moves from
 }
 
 // buildGraph adds the cot pipeline to scope s:
@@ -111,15 +111,27 @@ func buildGraph(s beam.Scope, p plan) {
 	marker := beam.ParDo(s, markerPart, beam.Impulse(s))
 	parts := beam.Flatten(s, sftParts, rlParts, rejParts, statParts, marker)
 	runInfo, _ := json.Marshal(map[string]any{"runner": cfg.Beam.RunnerName(), "pairs": cfg.Pairs, "model": cfg.Gen.Model})
-	beam.ParDo0(s.Scope("commit"), &commitFn{Out: cfg.Out, Version: cfg.Version, Formats: cfg.Formats,
-		Created: p.created.Format(time.RFC3339), S3: cfg.S3, RunInfo: string(runInfo)}, beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
+	beam.ParDo0(s.Scope("commit"), &commitFn{Out: cfg.Out, Version: cfg.Version, SFTParent: p.res.SFTParent, RLParent: p.res.RLParent,
+		Generator: cfg.Gen.BaseURL, Formats: cfg.Formats, Created: p.created.Format(time.RFC3339), S3: cfg.S3, RunInfo: string(runInfo)},
+		beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 }
 
 // Run generates the SFT and RL datasets of cfg on Beam and returns once both versions are
-// committed. Progress lines go to progress (nil: none) every cfg.Beam.Progress.
-func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) {
+// committed. Before anything is written it checks the generator (unless cfg.NoCheck) and
+// reserves the version name in both datasets (cot.Reserve); the commit step moves LATEST by
+// compare-and-swap, and a run that fails gives the name back. Progress lines (cot.Progress,
+// through internal/progress) go to progressOut (nil: none) every cfg.Beam.Progress, and a
+// final line when the job ends.
+func Run(ctx context.Context, cfg Config, progressOut io.Writer) (*Summary, error) {
+	fixedVersion := cfg.Version != ""
 	if err := cfg.defaults(); err != nil {
 		return nil, err
+	}
+	if !cfg.NoCheck {
+		if err := cot.CheckGenerator(ctx, cot.ClientConfig{BaseURL: cfg.Gen.BaseURL, APIKeyEnv: cfg.Gen.APIKeyEnv, Timeout: cfg.Gen.Timeout},
+			cfg.Gen.Model); err != nil {
+			return nil, err
+		}
 	}
 	var err error
 	if cfg.Out, err = absLocation(strings.TrimRight(cfg.Out, "/")); err != nil {
@@ -158,11 +170,26 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		p.total = m.Totals.Records
 		ds.Close()
 	}
-	for _, name := range []string{"sft", "rl"} {
-		if err := checkNewVersion(ctx, cfg.Out+"/"+name, cfg.Version, cfg.S3); err != nil {
-			return nil, err
-		}
+	sftStore, rlStore, err := cot.OpenOutput(ctx, cfg.Out, cfg.S3.Config())
+	if err != nil {
+		return nil, err
 	}
+	defer sftStore.Close()
+	defer rlStore.Close()
+	res, err := cot.Reserve(ctx, sftStore, rlStore, cfg.Out, cfg.Version, fixedVersion)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Version, p.cfg.Version = res.Version, res.Version
+	p.res = *res
+	committed := false
+	defer func() {
+		if !committed {
+			if err := res.Release(context.WithoutCancel(ctx), sftStore, rlStore); err != nil {
+				slog.Warn("cot: releasing the version name", "version", res.Version, "err", err)
+			}
+		}
+	}()
 
 	b := cfg.Beam
 	if b.JobName == "" {
@@ -170,8 +197,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	}
 	b.Namespace = metricNS
 	total := p.total
-	b.ProgressLine = func(c map[string]int64, el time.Duration) string { return progressLine(c, total, el) }
-	b.ProgressOut = progress
+	var line *progress.Line
+	if progressOut != nil && b.Progress > 0 {
+		line = progress.NewLine(progressOut, b.Progress)
+		b.ProgressLine = func(c map[string]int64, el time.Duration) string { return progressLine(c, total, el) }
+		b.ProgressOut = lineWriter{line}
+	} else {
+		b.ProgressOut = nil
+	}
 
 	sess := beamrun.Begin()
 	defer sess.End()
@@ -181,11 +214,15 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	}
 	buildGraph(s, p)
 	slog.Info("cot on beam", "version", cfg.Version, "runner", b.RunnerName(), "pairs", cfg.Pairs, "figures", p.total, "output", cfg.Out)
-	res, err := sess.Run(ctx, pipe, b)
+	run, err := sess.Run(ctx, pipe, b)
+	if line != nil && run != nil && run.Counters != nil {
+		line.Print(progressLine(run.Counters, total, run.Elapsed), true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cot %s on %s: %w", cfg.Version, b.RunnerName(), err)
 	}
-	sum := &Summary{Version: cfg.Version, Runner: res.Runner, Counters: res.Counters, Elapsed: res.Elapsed}
+	committed = true
+	sum := &Summary{Version: cfg.Version, Runner: run.Runner, Counters: run.Counters, Elapsed: run.Elapsed}
 	for _, x := range []struct {
 		name string
 		dst  **shards.Manifest
@@ -234,21 +271,6 @@ func (s *Summary) fromStats(st map[string]any) error {
 	return nil
 }
 
-// checkNewVersion refuses a version that is already committed under prefix.
-func checkNewVersion(ctx context.Context, prefix, version string, s3 S3Settings) error {
-	st, err := storage.Open(ctx, prefix, s3.Config())
-	if err != nil {
-		return fmt.Errorf("output %s: %w", prefix, err)
-	}
-	defer st.Close()
-	if _, err := st.Stat(ctx, storage.Join(version, shards.ManifestName)); err == nil {
-		return fmt.Errorf("%s@%s: %w", prefix, version, shards.ErrVersionExists)
-	} else if !errors.Is(err, storage.ErrNotExist) {
-		return fmt.Errorf("%s@%s: %w", prefix, version, err)
-	}
-	return nil
-}
-
 // absLocation makes a local path absolute (workers may run elsewhere in the filesystem);
 // s3:// locations and "" stay as they are.
 func absLocation(loc string) (string, error) {
@@ -262,14 +284,18 @@ func absLocation(loc string) (string, error) {
 	return a, nil
 }
 
-// progressLine formats the counters as one line with rate and ETA.
+// progressLine formats the counters as the progress line of package cot (cot.Progress).
 func progressLine(c map[string]int64, total int, elapsed time.Duration) string {
-	done := c[cFigures]
-	rate := float64(done) / elapsed.Seconds()
-	eta := "?"
-	if done > 0 && int64(total) >= done {
-		eta = time.Duration(float64(int64(total)-done) / rate * float64(time.Second)).Round(time.Second).String()
-	}
-	return fmt.Sprintf("[%s] figures %d/%d (%.1f/s)  sft %d  rl %d  rejects %d (near-duplicate %d)  requests %d (%d cached)  shards %d  ETA %s",
-		elapsed.Round(time.Second), done, total, rate, c[cSFT], c[cRL], c[cRejects]+c[cNearDup], c[cNearDup], c[cRequests], c[cCacheHits], c[cShardsDone], eta)
+	return cot.Progress{Figures: c[cFigures], Total: int64(total), SFT: c[cSFT], RL: c[cRL],
+		Rejects: c[cRejects] + c[cNearDup], NearDup: c[cNearDup], Requests: c[cRequests], CacheHits: c[cCacheHits],
+		Failures: c[cFailures], Shards: c[cShardsDone]}.Line(elapsed)
+}
+
+// lineWriter turns the lines beamrun writes into progress.Line prints (redrawn on a
+// terminal).
+type lineWriter struct{ l *progress.Line }
+
+func (w lineWriter) Write(b []byte) (int, error) {
+	w.l.Print(string(b), false)
+	return len(b), nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -15,6 +16,10 @@ import (
 	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/shards"
 )
+
+// requestCountEvery is how often a bundle waiting for figures adds the requests completed
+// meanwhile to the progress counters.
+const requestCountEvery = time.Second
 
 // Counter names (namespace "eosin_cot"); the progress line reads them.
 const (
@@ -26,6 +31,7 @@ const (
 	cNearDup    = "near_duplicates"
 	cRequests   = "requests"
 	cCacheHits  = "cache_hits"
+	cFailures   = "request_failures"
 	cShardsDone = "shards_written"
 )
 
@@ -37,6 +43,7 @@ var (
 	mNearDup    = beam.NewCounter(metricNS, cNearDup)
 	mRequests   = beam.NewCounter(metricNS, cRequests)
 	mCacheHits  = beam.NewCounter(metricNS, cCacheHits)
+	mFailures   = beam.NewCounter(metricNS, cFailures)
 	mShardsDone = beam.NewCounter(metricNS, cShardsDone)
 )
 
@@ -167,8 +174,9 @@ type generateFn struct {
 	stats   batchStats
 	meter   *meter
 	cancel  context.CancelFunc
-	// requests and cache hits already added to the progress counters in this bundle
-	countedRequests, countedHits int64
+	tick    *time.Ticker // counts the requests completed while the bundle waits
+	// requests, cache hits and failures already added to the progress counters in this bundle
+	countedRequests, countedHits, countedFailures int64
 }
 
 type genResult struct {
@@ -234,7 +242,8 @@ func (f *generateFn) StartBundle(ctx context.Context, _ func(figureSamples), _ f
 	f.out = make(chan genResult, f.Batch)
 	f.pending = 0
 	f.stats = batchStats{}
-	f.countedRequests, f.countedHits = 0, 0
+	f.countedRequests, f.countedHits, f.countedFailures = 0, 0, 0
+	f.tick = time.NewTicker(requestCountEvery)
 	for range max(f.Batch, 1) {
 		go func(in <-chan cot.FigureInput, out chan<- genResult) {
 			for fig := range in {
@@ -251,6 +260,7 @@ func (f *generateFn) ProcessElement(ctx context.Context, e figureElem, emitSampl
 	err := f.process(ctx, e, emitSample, emitSig, emitReject)
 	if err != nil {
 		// The bundle fails and this instance is not used again: stop its pool.
+		f.tick.Stop()
 		f.cancel()
 		close(f.in)
 		f.in = nil
@@ -285,6 +295,8 @@ func (f *generateFn) process(ctx context.Context, e figureElem, emitSample func(
 			if err := f.emit(ctx, r, emitSample, emitSig, emitReject); err != nil {
 				return err
 			}
+		case <-f.tick.C:
+			f.countRequests(ctx)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -298,13 +310,18 @@ func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(figureSam
 	}
 	close(f.in)
 	defer f.cancel()
+	defer f.tick.Stop()
 	var firstErr error
-	for ; f.pending > 0; f.pending-- {
-		r := <-f.out
-		if firstErr != nil {
-			continue
+	for f.pending > 0 {
+		select {
+		case r := <-f.out:
+			f.pending--
+			if firstErr == nil {
+				firstErr = f.emit(ctx, r, emitSample, emitSig, emitReject)
+			}
+		case <-f.tick.C:
+			f.countRequests(ctx)
 		}
-		firstErr = f.emit(ctx, r, emitSample, emitSig, emitReject)
 	}
 	if firstErr != nil {
 		return firstErr
@@ -318,13 +335,16 @@ func (f *generateFn) FinishBundle(ctx context.Context, emitSample func(figureSam
 	return nil
 }
 
-// countRequests adds the requests and cache hits made since the last call to the progress
-// counters, so that progress shows them as figures complete, not when the bundle ends.
+// countRequests adds the requests completed (cache hits and failures among them) since the
+// last call to the progress counters. It runs on the bundle's goroutine (Beam counters
+// count there) whenever a figure completes and at the end of the bundle, so progress shows
+// the requests as they complete, not when the bundle ends.
 func (f *generateFn) countRequests(ctx context.Context) {
-	req, hits := f.meter.requests.Load(), f.meter.hits.Load()
+	req, hits, fails := f.meter.requests.Load(), f.meter.hits.Load(), f.meter.failures.Load()
 	mRequests.Inc(ctx, req-f.countedRequests)
 	mCacheHits.Inc(ctx, hits-f.countedHits)
-	f.countedRequests, f.countedHits = req, hits
+	mFailures.Inc(ctx, fails-f.countedFailures)
+	f.countedRequests, f.countedHits, f.countedFailures = req, hits, fails
 }
 
 // emit sends one figure's output on.
@@ -519,7 +539,8 @@ func (f *shardKeyFn) ProcessElement(ctx context.Context, fs figureSamples, total
 
 // writePartFn writes one shard of a dataset in every format (shards.WritePart): the samples
 // sorted by id, Parquet's index counting on from the samples of the shards before it. The
-// objects are named by the shard number, so a retried bundle rewrites the same objects.
+// objects are named by the version (reserved by this run alone) and the shard number, so a
+// retried bundle rewrites the same objects and no other run writes them.
 type writePartFn struct {
 	Location string          `json:"location"` // the dataset prefix (Out/sft or Out/rl)
 	Dataset  string          `json:"dataset"`  // sft | rl
@@ -554,7 +575,7 @@ func (f *writePartFn) ProcessElement(ctx context.Context, shard int, items func(
 	if err != nil {
 		return err
 	}
-	p, err := shards.WritePart(ctx, st, shards.WriteOptions{Formats: f.Formats, Version: f.Version, S3: f.S3.Config()}, shard, first,
+	p, err := shards.WritePart(ctx, st, shards.WriteOptions{Formats: f.Formats, Version: f.Version, ShardTag: f.Version, S3: f.S3.Config()}, shard, first,
 		shards.PartRecords{Kind: shards.KindSample, Samples: all})
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.Dataset, err)

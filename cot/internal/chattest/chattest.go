@@ -70,7 +70,7 @@ type Model struct {
 	timeout  time.Duration // the client's timeout, for "slow"
 	mu       sync.Mutex
 	attempts map[[32]byte]int
-	// Requests counts completed requests (any status).
+	// Requests counts completed chat requests (any status).
 	Requests atomic.Int64
 	// Bodies counts successful generations.
 	Bodies atomic.Int64
@@ -120,7 +120,17 @@ var (
 	featureRe = regexp.MustCompile(`explains (.+?) in this`)
 )
 
+// ModelName is the model the server lists on GET /v1/models (it answers chat requests for
+// any model name).
+const ModelName = "fake"
+
 func (f *Model) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+		// the listing a generator check asks for; not counted in Requests
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"object":"list","data":[{"id":%q,"object":"model"}]}`, ModelName)
+		return
+	}
 	start := time.Now()
 	f.Inflight.Add(1)
 	defer func() {
