@@ -181,13 +181,21 @@ func openXMLFile(p string, lim Limits) (*Package, error) {
 // openArchive reads a .tar.gz into memory, refusing entries that could write or read outside
 // the package: absolute names, ".." components, links and special files.
 func openArchive(ctx context.Context, p string, lim Limits) (*Package, error) {
-	pkg := &Package{URI: p}
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", p, err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	return ReadArchive(ctx, p, f, lim)
+}
+
+// ReadArchive reads a package in .tar.gz form from r (an object store's stream, say); uri
+// names it in records and errors. It refuses what Open refuses.
+func ReadArchive(ctx context.Context, uri string, r io.Reader, lim Limits) (*Package, error) {
+	lim = lim.withDefaults()
+	p := uri
+	pkg := &Package{URI: p}
+	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("package %s: %w", p, err)
 	}

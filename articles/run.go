@@ -24,8 +24,8 @@ type Input struct {
 
 // Inputs expands the arguments of a run into documents. A named file is a package when it
 // is a .tar.gz/.tgz or a .nxml/.xml, otherwise a PDF (whatever its suffix). A directory that
-// holds a .nxml file is one package; other directories are searched recursively: sub-folders
-// holding a .nxml are packages (not searched further), .tar.gz/.tgz files are packages, a .xml
+// holds one .nxml file is one package; other directories are searched recursively: sub-folders
+// holding one .nxml are packages (not searched further), .tar.gz/.tgz files are packages, a .xml
 // or .nxml with a PDF of the same name beside it is a package (that PDF is its, not a plain
 // PDF), and the other *.pdf are plain PDFs. Packages come first, then PDFs, each sorted, so
 // that an article present both ways keeps its package (see Run).
@@ -101,18 +101,21 @@ func Inputs(args []string) ([]Input, error) {
 	return out, nil
 }
 
-// hasNXML reports whether a directory directly holds a .nxml file.
+// hasNXML reports whether a directory is a package folder: it directly holds exactly one
+// .nxml file. A folder holding several is a flat folder of loose articles (each .nxml with
+// its PDF beside it), searched like any other.
 func hasNXML(dir string) bool {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
+	n := 0
 	for _, e := range ents {
 		if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".nxml") {
-			return true
+			n++
 		}
 	}
-	return false
+	return n == 1
 }
 
 // pairedPDF is the PDF named like the XML file beside it, or "".

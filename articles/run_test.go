@@ -64,6 +64,12 @@ func TestInputs(t *testing.T) {
 	if err != nil || len(got) != 1 || !got[0].Package {
 		t.Errorf("package folder: %+v, %v", got, err)
 	}
+	// A flat folder of loose articles (several .nxml, each beside its PDF) is not one package.
+	touch(t, root, "flat/PMC3.nxml", "flat/PMC3.pdf", "flat/PMC4.nxml", "flat/PMC4.pdf", "flat/c.pdf")
+	got, err = Inputs([]string{filepath.Join(root, "flat")})
+	if err != nil || len(got) != 3 || !got[0].Package || !got[1].Package || got[2].Package || rel(got[2].Path) != "flat/c.pdf" {
+		t.Errorf("flat folder of loose articles: %+v, %v", got, err)
+	}
 	if _, err := Inputs([]string{filepath.Join(root, "missing")}); err == nil {
 		t.Error("a missing input is not an error")
 	}

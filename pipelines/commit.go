@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/mds"
 	"github.com/eosinlab/eosin/shards/storage"
@@ -54,6 +55,8 @@ type collected struct {
 	processed map[string]bool // documents processed by this build (records or rejects)
 	build     BuildStats
 	groups    [][]string
+	// agreements are the article packages' DocAgreement (JSON), one per package whose PDF was read.
+	agreements [][]byte
 }
 
 func collect(parts func(*[]byte) bool) (*collected, error) {
@@ -78,7 +81,8 @@ func collect(parts func(*[]byte) bool) (*collected, error) {
 					c.build.FiguresFiltered += n
 				case strings.HasPrefix(k, "dedup/"):
 					c.build.FiguresDuplicate += n
-				case k == "ingest/unreadable":
+				case strings.HasPrefix(k, "ingest/") && k != "ingest/duplicate_document" && k != "ingest/changed":
+					// documents (and article packages) that could not be fingerprinted
 					c.build.DocsUnreadable += n
 				}
 			}
@@ -92,6 +96,12 @@ func collect(parts func(*[]byte) bool) (*collected, error) {
 			c.build.Pages += p.Doc.Pages
 			c.build.PagesRejected += p.Doc.PagesBad
 			c.build.FiguresFound += p.Doc.Figures
+			if p.Doc.Package {
+				c.build.Packages++
+			}
+			if len(p.Doc.Agreement) > 0 {
+				c.agreements = append(c.agreements, p.Doc.Agreement)
+			}
 		case p.Range != nil:
 			c.build.PagesRejected += p.Range.PagesBad
 			c.build.FiguresFound += p.Range.Figures
@@ -106,6 +116,14 @@ func collect(parts func(*[]byte) bool) (*collected, error) {
 	slices.SortFunc(c.rejects, func(a, b shardResult) int { return cmp.Compare(a.Path, b.Path) })
 	slices.SortFunc(c.groups, func(a, b []string) int { return cmp.Compare(a[0], b[0]) })
 	c.build.CaptionGroups = len(c.groups)
+	if len(c.agreements) > 0 {
+		docs, err := articleAgreements(c.agreements)
+		if err != nil {
+			return nil, err
+		}
+		r := articles.NewReport(docs)
+		c.build.Agreement = &r
+	}
 	c.build.DocsFound = c.build.DocsProcessed + c.build.DocsRejected + c.build.DocsSkipped + c.build.DocsDuplicate + c.build.DocsUnreadable
 	return c, nil
 }

@@ -13,20 +13,24 @@ import (
 // docRef is one matched input document.
 type docRef struct {
 	URI string
+	// Package: an article package (see articles.go), not a plain PDF.
+	Package bool
 }
 
 // docItem is a fingerprinted document.
 type docItem struct {
-	URI    string
-	SHA256 string
-	Size   int64
+	URI     string
+	SHA256  string
+	Size    int64
+	Package bool
 }
 
 // workItem is one document to lay out: its text, fonts and drawings are read and its figures
 // found (cheap: no image data, no rendering), which turns it into page ranges.
 type workItem struct {
-	URI    string
-	SHA256 string
+	URI     string
+	SHA256  string
+	Package bool
 }
 
 // rangeItem is the expensive half of a document's work: rendering the figures laid out on
@@ -91,6 +95,10 @@ type docResult struct {
 	PagesBad int
 	Figures  int
 	Status   string // ok | rejected
+	// Package: the document is an article package; Agreement is then the JSON of its
+	// articles.DocAgreement (PDF-only extraction against the XML), when its PDF was read.
+	Package   bool
+	Agreement []byte
 }
 
 // shardResult describes one written shard object.

@@ -47,6 +47,7 @@ func commitMarker(_ []byte) []byte { return []byte(`{}`) }
 //	inputs → match → Reshuffle → fingerprint ─┬→ CoGroupByKey(sha256) with the committed
 //	                                          │   documents → pick (skip done, drop copies)
 //	→ Reshuffle → extract + layout per document (text and drawings only: cheap) → page ranges
+//	  (an article package is processed whole here: its figures join after render_ocr)
 //	→ Reshuffle → render figure crops + OCR scanned pages per page range, then filters (same
 //	step, fused) → dedup (one global decision over ids and hashes) → CoGroupByKey(id) join → shard key → GroupByKey → write
 //	shards; rejects → GroupByKey → write reject files; everything → GroupByKey(fixed key)
@@ -63,9 +64,10 @@ func buildGraph(s beam.Scope, p plan) graph {
 	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{}, beam.CoGroupByKey(s, fps, done))
 	work = beam.Reshuffle(s.Scope("spread_work"), work)
 
-	ranges, rejLayout, results := beam.ParDo3(s.Scope("extract_layout"), &layoutFn{S3: s3, OCR: cfg.OCR, PagesPerRange: cfg.PagesPerRange}, work)
+	ranges, rejLayout, results, pkgFigs := beam.ParDo4(s.Scope("extract_layout"), &layoutFn{S3: s3, OCR: cfg.OCR, PagesPerRange: cfg.PagesPerRange, DPI: cfg.RenderDPI}, work)
 	ranges = beam.Reshuffle(s.Scope("spread_ranges"), ranges)
 	figs, rejRender, rangeResults := beam.ParDo3(s.Scope("render_ocr"), &renderFn{S3: s3, DPI: cfg.RenderDPI, OCRLanguages: cfg.OCRLanguages}, ranges)
+	figs = beam.Flatten(s, figs, pkgFigs)
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 
 	committed := beam.ParDo(s.Scope("committed_figures"), &readIndexFn{sink: out, PrevVersion: p.prevVersion}, beam.Impulse(s))

@@ -331,6 +331,15 @@ func PrintSummary(w io.Writer, s *Summary) {
 	row("  duplicates", b.FiguresDuplicate)
 	row("  written", b.FiguresWritten)
 	row("near-duplicate caption groups", b.CaptionGroups)
+	if b.Packages > 0 {
+		row("article packages", b.Packages)
+	}
+	if a := b.Agreement; a != nil {
+		row("PDF-only vs XML captions", fmt.Sprintf("recall %.3f, precision %.3f (%d articles)", a.Total.Recall, a.Total.Precision, a.Total.Articles))
+		for _, j := range a.Journals {
+			row("  "+j.Journal, fmt.Sprintf("recall %.3f, precision %.3f (%d)", j.Recall, j.Precision, j.Articles))
+		}
+	}
 	row("rejects", b.Rejects)
 	row("elapsed", s.Elapsed.Round(time.Millisecond))
 	if secs := s.Elapsed.Seconds(); secs > 0 {

@@ -6,13 +6,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/shards/storage"
 )
@@ -108,45 +108,15 @@ func (s *stores) fingerprint(ctx context.Context, uri string) (sum string, size 
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
-// match expands one input into document URIs: an s3:// prefix (every *.pdf object under it),
-// a glob (local), a directory (every *.pdf below it), or a file. Local results are absolute
-// paths. The result is sorted.
-func (s *stores) match(ctx context.Context, input string) ([]string, error) {
+// match expands one input into documents: an s3:// prefix (every *.pdf object under it, and
+// every .tar.gz/.tgz article package), a glob (local), a directory, or a file. Directories
+// and files are expanded as articles.Inputs does: folders holding a .nxml, .tar.gz/.tgz files
+// and .nxml/.xml files with a PDF of the same name are article packages, the other *.pdf are
+// plain PDFs. Local results are absolute paths. The result is sorted by URI.
+func (s *stores) match(ctx context.Context, input string) ([]docRef, error) {
 	if bucket, prefix, ok := splitS3(input); ok {
-		st, err := s.bucket(ctx, bucket)
-		if err != nil {
-			return nil, err
-		}
-		if strings.HasSuffix(strings.ToLower(prefix), ".pdf") {
-			if _, err := st.Stat(ctx, prefix); err == nil {
-				return []string{"s3://" + bucket + "/" + prefix}, nil
-			}
-		}
-		var out []string
-		var walk func(dir string) error
-		walk = func(dir string) error {
-			infos, err := st.List(ctx, dir)
-			if err != nil {
-				return fmt.Errorf("list %s: %w", input, err)
-			}
-			for _, in := range infos {
-				if in.Dir {
-					if err := walk(in.Key); err != nil {
-						return err
-					}
-				} else if isPDFName(in.Key) {
-					out = append(out, "s3://"+bucket+"/"+in.Key)
-				}
-			}
-			return nil
-		}
-		if err := walk(prefix); err != nil {
-			return nil, err
-		}
-		sort.Strings(out)
-		return out, nil
+		return s.matchS3(ctx, input, bucket, prefix)
 	}
-	var out []string
 	paths := []string{input}
 	if strings.ContainsAny(input, "*?[") {
 		m, err := filepath.Glob(input)
@@ -155,34 +125,58 @@ func (s *stores) match(ctx context.Context, input string) ([]string, error) {
 		}
 		paths = m
 	}
-	for _, p := range paths {
-		fi, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", p, err)
-		}
-		if !fi.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if !d.IsDir() && isPDFName(path) {
-				out = append(out, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", p, err)
-		}
+	ins, err := articles.Inputs(paths)
+	if err != nil {
+		return nil, err
 	}
-	for i, p := range out {
+	out := make([]docRef, 0, len(ins))
+	for _, in := range ins {
+		p := in.Path
 		if a, err := filepath.Abs(p); err == nil {
-			out[i] = a
+			p = a
+		}
+		out = append(out, docRef{URI: p, Package: in.Package})
+	}
+	slices.SortFunc(out, func(a, b docRef) int { return strings.Compare(a.URI, b.URI) })
+	return out, nil
+}
+
+// matchS3 lists the documents under an s3:// prefix (or the one object it names).
+func (s *stores) matchS3(ctx context.Context, input, bucket, prefix string) ([]docRef, error) {
+	st, err := s.bucket(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	if isPDFName(prefix) || isPackageName(prefix) {
+		if _, err := st.Stat(ctx, prefix); err == nil {
+			return []docRef{{URI: "s3://" + bucket + "/" + prefix, Package: isPackageName(prefix)}}, nil
 		}
 	}
-	sort.Strings(out)
+	var out []docRef
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		infos, err := st.List(ctx, dir)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", input, err)
+		}
+		for _, in := range infos {
+			switch {
+			case in.Dir:
+				if err := walk(in.Key); err != nil {
+					return err
+				}
+			case isPDFName(in.Key):
+				out = append(out, docRef{URI: "s3://" + bucket + "/" + in.Key})
+			case isPackageName(in.Key):
+				out = append(out, docRef{URI: "s3://" + bucket + "/" + in.Key, Package: true})
+			}
+		}
+		return nil
+	}
+	if err := walk(prefix); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b docRef) int { return strings.Compare(a.URI, b.URI) })
 	return out, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/extract"
 	"github.com/eosinlab/eosin/internal/quality"
 	"github.com/eosinlab/eosin/layout"
@@ -60,7 +61,7 @@ func init() {
 	register.DoFn3x1[context.Context, string, func(docRef), error](&matchFn{})
 	register.DoFn4x0[context.Context, docRef, func(string, docItem), func(shards.Reject)](&fingerprintFn{})
 	register.DoFn7x0[context.Context, string, func(*docItem) bool, func(*bool) bool, func(workItem), func(shards.Reject), func([]byte)](&pickDocFn{})
-	register.DoFn5x1[context.Context, workItem, func(rangeItem), func(shards.Reject), func(docResult), error](&layoutFn{})
+	register.DoFn6x1[context.Context, workItem, func(rangeItem), func(shards.Reject), func(docResult), func(figItem), error](&layoutFn{})
 	register.DoFn5x1[context.Context, rangeItem, func(figItem), func(shards.Reject), func(rangeResult), error](&renderFn{})
 	register.DoFn5x0[context.Context, figItem, func(figItem), func(dedupItem), func(shards.Reject)](&filterFn{})
 	register.DoFn5x0[context.Context, int, func(*dedupItem) bool, func(string, decision), func([]byte)](&dedupFn{})
@@ -106,13 +107,13 @@ func (f *matchFn) Setup()    { f.stores = newStores(f.S3) }
 func (f *matchFn) Teardown() { f.stores.close() }
 
 func (f *matchFn) ProcessElement(ctx context.Context, input string, emit func(docRef)) error {
-	uris, err := f.stores.match(ctx, input)
+	refs, err := f.stores.match(ctx, input)
 	if err != nil {
 		return fmt.Errorf("match %s: %w", input, err)
 	}
-	for _, u := range uris {
+	for _, r := range refs {
 		mDocsFound.Inc(ctx, 1)
-		emit(docRef{URI: u})
+		emit(r)
 	}
 	return nil
 }
@@ -127,6 +128,16 @@ func (f *fingerprintFn) Setup()    { f.stores = newStores(f.S3) }
 func (f *fingerprintFn) Teardown() { f.stores.close() }
 
 func (f *fingerprintFn) ProcessElement(ctx context.Context, d docRef, emit func(string, docItem), reject func(shards.Reject)) {
+	if d.Package {
+		sum, size, err := fingerprintPackage(ctx, f.stores, d.URI)
+		if err != nil {
+			mDocsRejected.Inc(ctx, 1)
+			reject(shards.Reject{Stage: "ingest", Kind: "document", URI: d.URI, Reason: packageReason(err), Detail: err.Error()})
+			return
+		}
+		emit(sum, docItem{URI: d.URI, SHA256: sum, Size: size, Package: true})
+		return
+	}
 	sum, size, err := f.stores.fingerprint(ctx, d.URI)
 	if err != nil {
 		mDocsRejected.Inc(ctx, 1)
@@ -138,7 +149,8 @@ func (f *fingerprintFn) ProcessElement(ctx context.Context, d docRef, emit func(
 
 // pickDocFn sees every copy of one document (by sha256) together with whether an earlier
 // version already holds it: done documents are skipped, copies beyond the first (smallest
-// URI) are rejected as duplicates, the rest becomes work.
+// URI, article packages before plain PDFs: the XML states the captions) are rejected as
+// duplicates, the rest becomes work.
 type pickDocFn struct{}
 
 func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(*docItem) bool, done func(*bool) bool, emit func(workItem), reject func(shards.Reject), part func([]byte)) {
@@ -150,7 +162,15 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 	if len(items) == 0 {
 		return // committed earlier, not among this build's inputs
 	}
-	slices.SortFunc(items, func(a, b docItem) int { return strings.Compare(a.URI, b.URI) })
+	slices.SortFunc(items, func(a, b docItem) int {
+		if a.Package != b.Package {
+			if a.Package {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.URI, b.URI)
+	})
 	var b bool
 	isDone := false
 	for done(&b) {
@@ -170,25 +190,33 @@ func (f *pickDocFn) ProcessElement(ctx context.Context, sha string, copies func(
 		mDocsDuplicate.Inc(ctx, 1)
 		reject(shards.Reject{Stage: "ingest", Kind: "document", URI: dup.URI, DocSHA: sha, Reason: "duplicate_document", Detail: "same sha256 as " + items[0].URI})
 	}
-	emit(workItem{URI: items[0].URI, SHA256: sha})
+	emit(workItem{URI: items[0].URI, SHA256: sha, Package: items[0].Package})
 }
 
 // layoutFn lays one document out: it reads the document on the worker (without image data),
 // finds its figures with extract + layout, and cuts the pages that need rendering or OCR into
 // page ranges of at most PagesPerRange such pages. Pages without figures need no more work.
+// An article package is processed whole here (packageDocument): its figures, images
+// included, leave on the figure output.
 type layoutFn struct {
 	S3            S3Settings `json:"s3"`
 	OCR           bool       `json:"ocr"`
 	PagesPerRange int        `json:"pages_per_range"`
+	DPI           int        `json:"dpi"`
 	stores        *stores
 }
 
 func (f *layoutFn) Setup()    { f.stores = newStores(f.S3) }
 func (f *layoutFn) Teardown() { f.stores.close() }
 
-func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult)) (err error) {
+func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult), figure func(figItem)) (err error) {
 	defer recoverDocument(ctx, w, reject, result, &err)
-	res, err := layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange, emit, reject)
+	var res docResult
+	if w.Package {
+		res, err = packageDocument(ctx, f.stores, w, f.DPI, figure, reject)
+	} else {
+		res, err = layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange, emit, reject)
+	}
 	if err != nil {
 		return err
 	}
@@ -404,6 +432,7 @@ func renderRange(ctx context.Context, st *stores, r rangeItem, dpi int, sp *scan
 		}
 	}
 	for _, fg := range rendered {
+		fg.Source = articles.SourceOf(fg.Figure)
 		rec, err := json.Marshal(fg.Figure)
 		if err != nil {
 			return res, fmt.Errorf("%s page %d: figure %s: %w", r.URI, fg.Page, fg.ID, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/internal/quality"
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 )
@@ -286,6 +287,11 @@ type BuildStats struct {
 	FiguresWritten   int `json:"figures_written"`
 	Rejects          int `json:"rejects"`
 	CaptionGroups    int `json:"near_duplicate_caption_groups"`
+	// Packages counts the article packages among the processed and rejected documents.
+	Packages int `json:"packages,omitempty"`
+	// Agreement compares the PDF-only extraction with the article XML wherever a package's
+	// PDF was read (recall and precision of captions, per journal).
+	Agreement *articles.Report `json:"agreement,omitempty"`
 }
 
 // BuildReport is written to <prefix>/_builds/<version>.json by every build, including builds
