@@ -15,9 +15,9 @@ import (
 	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/internal/beamrun"
 	"github.com/eosinlab/eosin/internal/quality"
-	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 )
