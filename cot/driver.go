@@ -199,7 +199,7 @@ func AllFailed(requests, failures int64, url string, reasons map[string]int, las
 		detail = " (rejects " + strings.Join(top, ", ") + ")"
 	}
 	if last != nil {
-		detail += "; last error: " + last.Error()
+		detail += "; last error: " + strings.TrimSpace(last.Error())
 	}
 	return fmt.Errorf("%w: %d of %d requests to %s%s; nothing was committed: check the model server and --model, then rerun",
 		ErrAllRequestsFailed, failures, requests, url, detail)
