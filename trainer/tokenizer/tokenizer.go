@@ -1,7 +1,8 @@
 // Package tokenizer is a byte-level BPE tokenizer read from a Hugging Face tokenizer.json
 // (the Qwen2/Qwen2.5/Qwen3 vocabulary): added/special tokens split out first, NFC, the
 // pre-tokenizer split regex (with lookahead, via regexp2), the GPT-2 byte map and BPE merges
-// by rank. It also renders the Qwen chat template.
+// by rank. It also renders the Qwen chat template, and TrainBPE learns a small tokenizer in
+// the same pipeline (the one examples/ ships).
 package tokenizer
 
 import (
