@@ -159,6 +159,7 @@ type Summary struct {
 }
 
 type docResult struct {
+	doc       shards.Doc // the article's metadata (packages); URI and SHA256 for PDFs
 	figs      []layout.Figure
 	rejects   []shards.Reject
 	pages     int
@@ -170,11 +171,27 @@ type docResult struct {
 // AgreementFile is the name of the agreement report in a run's output directory.
 const AgreementFile = "agreement.json"
 
+// DocumentsFile is the name of the document list in a run's output directory.
+const DocumentsFile = "documents.jsonl"
+
+// DocumentLine is one line of documents.jsonl: every input document of a run, those that
+// gave no figure and no reject included, in input order.
+type DocumentLine struct {
+	shards.Doc
+	// Package: the document is an article package.
+	Package bool `json:"package,omitempty"`
+	Pages   int  `json:"pages"`
+	Figures int  `json:"figures"`
+	Rejects int  `json:"rejects"`
+	// Status is ok, rejected (a document reject: unreadable, malformed, …) or duplicate.
+	Status string `json:"status"`
+}
+
 // Run extracts the figures of plain PDFs and article packages into dir, like layout.Run:
 // figures.jsonl (one shards.Figure per line, with source pdf, scan, xml+pdf or xml+image),
 // images/<id>.<ext> (the rendered crop as .png, or the package's figure file in its own
-// format) with <id>.orig.<ext> for single-image PDF figures, rejects.jsonl, and
-// agreement.json (the agreement Report). Documents are processed Jobs at a time and written
+// format) with <id>.orig.<ext> for single-image PDF figures, rejects.jsonl, documents.jsonl
+// (a DocumentLine per input document) and agreement.json (the agreement Report). Documents are processed Jobs at a time and written
 // in input order, so the same inputs give the same bytes. Documents are deduplicated by the
 // sha256 of their PDF: a plain PDF that is also a package's PDF (or a second copy of a
 // package) gives a "duplicate_document" reject, and the first one in input order — a
@@ -204,6 +221,13 @@ func Run(ctx context.Context, inputs []Input, dir string, opts RunOptions) (Summ
 	figEnc.SetEscapeHTML(false)
 	rejEnc := json.NewEncoder(rejF)
 	rejEnc.SetEscapeHTML(false)
+	docF, err := os.Create(filepath.Join(dir, DocumentsFile))
+	if err != nil {
+		return sum, fmt.Errorf("output: %w", err)
+	}
+	defer docF.Close()
+	docEnc := json.NewEncoder(docF)
+	docEnc.SetEscapeHTML(false)
 
 	results := make([]chan docResult, len(inputs))
 	for i := range results {
@@ -254,8 +278,16 @@ func Run(ctx context.Context, inputs []Input, dir string, opts RunOptions) (Summ
 		if r.err != nil {
 			sum.Failures++
 		}
+		line := DocumentLine{Doc: r.doc, Package: in.Package, Pages: r.pages, Status: "ok"}
+		if line.URI == "" {
+			line.URI = in.Path
+		}
+		if line.SHA256 == "" {
+			line.SHA256 = r.sha
+		}
 		if r.sha != "" {
 			if first, dup := seen[r.sha]; dup {
+				line.Status = "duplicate"
 				r.figs, r.agreement = nil, nil
 				r.rejects = []shards.Reject{{Stage: "ingest", Kind: "document", URI: in.Path, DocSHA: r.sha, Reason: "duplicate_document", Detail: "same PDF (sha256) as " + first}}
 			} else {
@@ -286,11 +318,18 @@ func Run(ctx context.Context, inputs []Input, dir string, opts RunOptions) (Summ
 			}
 		}
 		for _, rj := range r.rejects {
+			if rj.Kind == "document" && line.Status == "ok" {
+				line.Status = "rejected"
+			}
 			if err := rejEnc.Encode(rj); err != nil {
 				return sum, fmt.Errorf("rejects.jsonl: %w", err)
 			}
 			sum.Rejects++
 			sum.Reasons[rj.Reason]++
+		}
+		line.Figures, line.Rejects = len(r.figs), len(r.rejects)
+		if err := docEnc.Encode(line); err != nil {
+			return sum, fmt.Errorf("%s: %w", DocumentsFile, err)
 		}
 		if opts.Progress != nil {
 			opts.Progress(layout.Progress{Docs: sum.Docs, DocsTotal: len(inputs), Pages: sum.Pages, Figures: sum.Figures + sum.Tables,
@@ -306,6 +345,9 @@ func Run(ctx context.Context, inputs []Input, dir string, opts RunOptions) (Summ
 	if err := rejF.Close(); err != nil {
 		return sum, fmt.Errorf("rejects.jsonl: %w", err)
 	}
+	if err := docF.Close(); err != nil {
+		return sum, fmt.Errorf("%s: %w", DocumentsFile, err)
+	}
 	if err := WriteReport(filepath.Join(dir, AgreementFile), sum.Agreement); err != nil {
 		return sum, err
 	}
@@ -316,7 +358,7 @@ func Run(ctx context.Context, inputs []Input, dir string, opts RunOptions) (Summ
 func processInput(ctx context.Context, in Input, opts Options) docResult {
 	if in.Package {
 		res, err := Process(ctx, in.Path, opts)
-		return docResult{figs: res.Figures, rejects: res.Rejects, pages: res.Pages, sha: res.Doc.SHA256, agreement: res.Agreement, err: err}
+		return docResult{doc: res.Doc, figs: res.Figures, rejects: res.Rejects, pages: res.Pages, sha: res.Doc.SHA256, agreement: res.Agreement, err: err}
 	}
 	lo := opts.Layout
 	lo.URI = in.Path
@@ -324,7 +366,7 @@ func processInput(ctx context.Context, in Input, opts Options) docResult {
 	for i := range res.Figures {
 		res.Figures[i].Source = SourceOf(res.Figures[i].Figure)
 	}
-	return docResult{figs: res.Figures, rejects: res.Rejects, pages: res.Pages, sha: res.SHA256, err: err}
+	return docResult{doc: shards.Doc{URI: in.Path, SHA256: res.SHA256}, figs: res.Figures, rejects: res.Rejects, pages: res.Pages, sha: res.SHA256, err: err}
 }
 
 // SourceOf is the source of a record from the PDF path: scan when OCR read its caption,

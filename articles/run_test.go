@@ -3,6 +3,7 @@ package articles
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -109,6 +110,19 @@ func TestRunPackages(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(out, "images", figs[0].ID+".jpg"))
 	if err != nil || string(b) != string(jpg) {
 		t.Errorf("figure file not written with its own bytes: %v", err)
+	}
+	docs := readJSONL[DocumentLine](t, filepath.Join(out, DocumentsFile))
+	var got []string
+	for _, d := range docs {
+		rel, _ := filepath.Rel(filepath.Join(root, "in"), d.URI)
+		got = append(got, fmt.Sprintf("%s %s %d/%d", rel, d.Status, d.Figures, d.Rejects))
+	}
+	wantDocs := []string{"broken rejected 0/1", "evil.tar.gz rejected 0/1", "ok.tar.gz ok 1/1"}
+	if !reflect.DeepEqual(got, wantDocs) {
+		t.Errorf("%s: %q, want %q", DocumentsFile, got, wantDocs)
+	}
+	if d := docs[len(docs)-1]; !d.Package || d.License != "CC BY 4.0" || len(d.SHA256) != 64 {
+		t.Errorf("package line %+v", d)
 	}
 	var rep Report
 	b, err = os.ReadFile(filepath.Join(out, AgreementFile))

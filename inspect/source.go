@@ -126,9 +126,12 @@ func (s *DirSource) Agreement() (*Agreement, error) {
 	return a, nil
 }
 
-// Documents lists the articles of agreement.json. An extraction lists its other documents
-// only through their figures and rejects: a PDF that gave neither is not recorded there.
+// Documents lists the documents of documents.jsonl (every input document of the extraction),
+// or, in a folder written before that file existed, the articles of agreement.json.
 func (s *DirSource) Documents(ctx context.Context, fn func(shards.Doc) error) error {
+	if p := s.find("documents.jsonl"); p != "" {
+		return ReadJSONL(ctx, p, fn) // each line is a shards.Doc with counts beside it
+	}
 	a, err := s.Agreement()
 	if err != nil || a == nil {
 		return err

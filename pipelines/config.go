@@ -22,7 +22,8 @@ import (
 // Config configures a corpus build. Every field has a YAML key (the `yaml` tag) and a
 // command-line flag of the same name; Usage holds the help text of each.
 type Config struct {
-	// Inputs are local files, directories (searched recursively for *.pdf), globs, or
+	// Inputs are local files, directories (searched recursively for *.pdf and article
+	// packages, see package articles), globs, or
 	// s3://bucket/prefix locations.
 	Inputs []string `yaml:"inputs"`
 	// Output is the dataset location: a directory or s3://bucket/prefix.

@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	}
 	sum.Build = report.Build
 	if report.Build.DocsFound == 0 {
-		return sum, fmt.Errorf("the inputs match no PDF file (%s): nothing was committed", strings.Join(cfg.Inputs, ", "))
+		return sum, fmt.Errorf("the inputs match no PDF file or article package (%s): nothing was committed", strings.Join(cfg.Inputs, ", "))
 	}
 	if report.Conflict != "" {
 		return sum, errors.New(report.Conflict)

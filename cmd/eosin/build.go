@@ -71,8 +71,9 @@ func newBuildCmd(runF func(*buildOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build [flags] [INPUT...]",
 		Short: "Build or extend the figure–caption dataset from PDFs (Apache Beam; runs locally by default)",
-		Long: `build reads PDFs (files, directories, globs, s3://bucket/prefix), extracts every
-captioned figure (extract + layout), filters and deduplicates them, and commits a new
+		Long: `build reads PDFs and publisher article packages (PMC folders or .tar.gz, .nxml/.xml
+beside a PDF) from files, directories, globs and s3://bucket/prefix, extracts every
+captioned figure (extract + layout; captions and mentions from the XML for packages), filters and deduplicates them, and commits a new
 dataset version under the output location: <output>/<version>/ with WebDataset shards,
 rejects/*.jsonl (every dropped document, page and figure with its reason) and
 manifest.json, written last, then <output>/LATEST. Builds are incremental: documents

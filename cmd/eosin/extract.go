@@ -167,7 +167,7 @@ func runExtract(cmd *cobra.Command, opts *extractOptions) error {
 }
 
 // extractOutputs are the names an extract run writes in its output folder.
-var extractOutputs = []string{"figures.jsonl", "rejects.jsonl", articles.AgreementFile, "images"}
+var extractOutputs = []string{"figures.jsonl", "rejects.jsonl", articles.AgreementFile, articles.DocumentsFile, "images"}
 
 // prepareOutput makes dir a new or empty folder: it creates it, accepts it empty, and with
 // force empties it when it holds only what an earlier run wrote.
