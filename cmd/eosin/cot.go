@@ -302,9 +302,8 @@ func cotError(err error, cacheDir string) error {
 	var check *cot.CheckError
 	var moved *cot.ConcurrentCommitError
 	switch {
-	case errors.As(err, &check), errors.As(err, &moved), errors.Is(err, shards.ErrVersionExists),
-		// a Beam job's error reaches here as text
-		errors.Is(err, cot.ErrAllRequestsFailed), strings.Contains(err.Error(), cot.ErrAllRequestsFailed.Error()):
+	case errors.As(err, &check), errors.As(err, &moved), errors.Is(err, shards.ErrLatestMoved),
+		errors.Is(err, shards.ErrVersionExists), errors.Is(err, cot.ErrAllRequestsFailed):
 		return fmt.Errorf("cot: %w", err)
 	}
 	return fmt.Errorf("cot: %w (responses so far are cached in %s; rerun the same command to resume)", err, cacheDir)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -145,18 +146,40 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 	if err != nil {
 		return err
 	}
-	if _, err := shards.CommitParts(ctx, cot.ManifestOnly(sst), opts, sftParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
-		Rejects: rej, Stats: stats()}); err != nil {
-		return fmt.Errorf("committing sft: %w", err)
-	}
 	rst, err := f.rl.open(ctx, f.Out+"/rl", f.S3)
 	if err != nil {
 		return err
 	}
-	if _, err := shards.CommitParts(ctx, cot.ManifestOnly(rst), opts, rlParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
-		Stats: stats()}); err != nil {
-		return fmt.Errorf("committing rl: %w", err)
+	// The version is reserved by this run: a manifest under it is this commit's own, written
+	// by an attempt that the runner retried.
+	if done, err := hasManifest(ctx, sst, f.Version); err != nil {
+		return err
+	} else if !done {
+		if _, err := shards.CommitParts(ctx, cot.ManifestOnly(sst), opts, sftParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
+			Rejects: rej, Stats: stats()}); err != nil {
+			return fmt.Errorf("committing sft: %w", err)
+		}
+	}
+	if done, err := hasManifest(ctx, rst, f.Version); err != nil {
+		return err
+	} else if !done {
+		if _, err := shards.CommitParts(ctx, cot.ManifestOnly(rst), opts, rlParts, shards.CommitOptions{Kind: shards.KindSample, Created: created,
+			Stats: stats()}); err != nil {
+			return fmt.Errorf("committing rl: %w", err)
+		}
 	}
 	res := cot.Reservation{Prefix: f.Out, Version: f.Version, SFTParent: f.SFTParent, RLParent: f.RLParent}
 	return res.Publish(ctx, sst, rst)
+}
+
+// hasManifest reports whether version has its manifest in st.
+func hasManifest(ctx context.Context, st storage.Store, version string) (bool, error) {
+	_, err := st.Stat(ctx, storage.Join(version, shards.ManifestName))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, storage.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("%s@%s: %w", st, version, err)
 }

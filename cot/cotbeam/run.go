@@ -219,7 +219,7 @@ func Run(ctx context.Context, cfg Config, progressOut io.Writer) (*Summary, erro
 		line.Print(progressLine(run.Counters, total, run.Elapsed), true)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cot %s on %s: %w", cfg.Version, b.RunnerName(), err)
+		return nil, fmt.Errorf("cot %s on %s: %w", cfg.Version, b.RunnerName(), jobError(err))
 	}
 	committed = true
 	sum := &Summary{Version: cfg.Version, Runner: run.Runner, Counters: run.Counters, Elapsed: run.Elapsed}
@@ -282,6 +282,31 @@ func absLocation(loc string) (string, error) {
 		return "", fmt.Errorf("%s: %w", loc, err)
 	}
 	return a, nil
+}
+
+// jobError is the error of a failed job; when the commit step failed for one of the reasons
+// of package cot, which reach the launcher as text inside the runner's report, it is that
+// reason alone, wrapping its sentinel (cot.ErrAllRequestsFailed, shards.ErrLatestMoved).
+func jobError(err error) error {
+	msg := err.Error()
+	for _, known := range []struct {
+		text     string
+		sentinel error
+	}{
+		{cot.ErrAllRequestsFailed.Error(), cot.ErrAllRequestsFailed},
+		{"another run committed ", shards.ErrLatestMoved},
+	} {
+		i := strings.LastIndex(msg, known.text)
+		if i < 0 {
+			continue
+		}
+		line, _, _ := strings.Cut(msg[i:], "\n")
+		if known.sentinel == cot.ErrAllRequestsFailed {
+			return fmt.Errorf("%w%s", known.sentinel, strings.TrimPrefix(line, known.text))
+		}
+		return fmt.Errorf("%s (%w)", line, known.sentinel)
+	}
+	return err
 }
 
 // progressLine formats the counters as the progress line of package cot (cot.Progress).
