@@ -336,8 +336,18 @@ func PrintSummary(w io.Writer, s *Summary) {
 	}
 	if a := b.Agreement; a != nil {
 		row("PDF-only vs XML captions", fmt.Sprintf("recall %.3f, precision %.3f (%d articles)", a.Total.Recall, a.Total.Precision, a.Total.Articles))
+		// Journals where the PDF path falls short; the others are counted (the build report
+		// has every journal).
+		perfect := 0
 		for _, j := range a.Journals {
+			if j.Recall >= 1 && j.Precision >= 1 {
+				perfect++
+				continue
+			}
 			row("  "+j.Journal, fmt.Sprintf("recall %.3f, precision %.3f (%d)", j.Recall, j.Precision, j.Articles))
+		}
+		if perfect > 0 {
+			row("  other journals", fmt.Sprintf("%d at recall and precision 1.000", perfect))
 		}
 	}
 	row("rejects", b.Rejects)
