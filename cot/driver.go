@@ -59,7 +59,9 @@ type indexed struct {
 
 // Run processes figures with a bounded worker pool and writes each figure's output to sink in
 // input order, after near-duplicate removal across the whole run. A source error or a sink
-// error stops the run; generator failures become rejects.
+// error stops the run; generator failures become rejects, but when every request to the
+// generator (a *Client) failed, sink is not closed (nothing is committed) and the error wraps
+// ErrAllRequestsFailed. Progress lines (Progress.Line) go to rc.ProgressOut.
 func Run(ctx context.Context, p *Pipeline, figures iter.Seq2[FigureInput, error], sink Sink, rc RunConfig) (*Summary, error) {
 	if rc.Workers <= 0 {
 		rc.Workers = 64

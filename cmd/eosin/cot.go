@@ -108,6 +108,21 @@ smaller id has question+answer MinHash similarity of at least --dedup. Many work
 shards; one step commits both versions (manifest, then LATEST). --output-dir runs the local driver
 in this process instead (no Beam; near duplicates are judged in input order).
 
+Before anything is written, the generator is asked once whether it serves the API and --model
+(GET /models, else a 1-token chat completion); a dead, mistyped or failing server stops the
+command with the URL and what went wrong (exit status 1; a URL without http:// or https://
+is a usage error, 2). --check-generator=false skips the check (a server only remote workers
+reach, or a rerun answered from the cache). A run in which every request failed commits
+nothing and exits 1.
+
+With -o the version name is reserved in both datasets before anything is written under it
+(create-only; a name taken by another run gets a suffix, or, given with --dataset-version,
+is refused), shard names carry it, and LATEST moves by compare-and-swap from the version it
+named when the run started: when another run committed meanwhile, this run's version stays
+committed and readable as PREFIX/sft@VERSION, LATEST keeps naming the other one, and the
+command exits 1 saying so. Progress (figures with rate and ETA, samples, rejects, completed
+requests) goes to stderr every --progress, in the form of the other commands.
+
 Templates are text/template files; --dump-templates DIR writes the built-ins for editing and
 --templates DIR uses the edited ones. Every flag can also be set in --config (YAML, the flag
 names as keys).`,
