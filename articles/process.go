@@ -148,7 +148,9 @@ func ProcessPackage(ctx context.Context, pkg *Package, opts Options) (Result, er
 			pdfRead = true
 			res.Doc.SHA256, res.PDFSHA256, res.Pages = r.SHA256, r.SHA256, r.Pages
 			for _, rj := range r.Rejects {
-				if rj.Kind != "figure" { // figure rejects of the PDF path are the PDF path's business
+				// Figure rejects of the PDF path are the PDF path's business, and so is its finding
+				// no figure: the XML says which figures there are.
+				if rj.Kind != "figure" && rj.Reason != "no_figures" {
 					res.Rejects = append(res.Rejects, rj)
 				}
 			}

@@ -134,6 +134,9 @@ type Document struct {
 
 	renderMu sync.Mutex // guards fz
 	fz       renderer
+
+	// declaredPages is the /Count of the page tree's root: what MuPDF sizes its page map by.
+	declaredPages int
 }
 
 var disableConfigOnce sync.Once
@@ -191,6 +194,7 @@ func OpenBytes(data []byte, opts ...Option) (doc *Document, err error) {
 	if err := ctx.EnsurePageCount(); err != nil {
 		return nil, fmt.Errorf("%w: page tree: %v", ErrCorrupt, err)
 	}
+	declared := ctx.PageCount
 	// The page count comes from the page tree itself: a /Count that lies (two billion
 	// pages in a few kilobytes) must not size anything.
 	n, err := countPages(ctx, cfg.limits.MaxPages)
@@ -202,11 +206,12 @@ func OpenBytes(data []byte, opts ...Option) (doc *Document, err error) {
 		return nil, fmt.Errorf("%w: no pages", ErrCorrupt)
 	}
 	return &Document{
-		data:  data,
-		sum:   sha256.Sum256(data),
-		cfg:   cfg,
-		pdf:   ctx,
-		fonts: map[fontKey]*font{},
+		data:          data,
+		sum:           sha256.Sum256(data),
+		cfg:           cfg,
+		pdf:           ctx,
+		fonts:         map[fontKey]*font{},
+		declaredPages: declared,
 	}, nil
 }
 

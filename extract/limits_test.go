@@ -17,11 +17,15 @@ func TestPageCountFromTree(t *testing.T) {
 		max   int
 		want  int
 		err   string // reject reason, "" for none
+		// render is the reject reason of rendering page 1, "" when it renders: MuPDF sizes
+		// its page map by the root's /Count, so a lie beyond MaxPages is never handed to it.
+		render string
 	}{
-		{"honest", 0, 3, 0, 3, ""},
-		{"count 2e9", 2_000_000_000, 1, 0, 1, ""},
-		{"count 1e6", 1_000_000, 2, 0, 2, ""},
-		{"over MaxPages", 0, 5, 4, 0, "limit_pages"},
+		{"honest", 0, 3, 0, 3, "", ""},
+		{"count 2e9", 2_000_000_000, 1, 0, 1, "", "limit_pages"},
+		{"count 1e6", 1_000_000, 2, 0, 2, "", "limit_pages"},
+		{"count lies within MaxPages", 50, 2, 0, 2, "", ""},
+		{"over MaxPages", 0, 5, 4, 0, "limit_pages", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b pdfBuilder
@@ -50,6 +54,10 @@ func TestPageCountFromTree(t *testing.T) {
 			defer d.Close()
 			if d.NumPages() != tc.want {
 				t.Errorf("NumPages = %d, want %d", d.NumPages(), tc.want)
+			}
+			_, err = d.Render(context.Background(), 1, 36, Rect{})
+			if got := LimitReason(err); got != tc.render || (tc.render == "" && err != nil) {
+				t.Errorf("render: %v (reason %q), want %q", err, got, tc.render)
 			}
 		})
 	}

@@ -37,6 +37,12 @@ func (d *Document) Render(ctx context.Context, n int, dpi float64, region Rect) 
 	if err != nil {
 		return nil, fmt.Errorf("render page %d: %w", n, err)
 	}
+	// MuPDF sizes its page map by the root's /Count: a count that lies (two billion pages in
+	// a few kilobytes) would make it allocate and fill tens of gigabytes.
+	if d.declaredPages > d.cfg.limits.MaxPages && d.declaredPages != d.NumPages() {
+		return nil, fmt.Errorf("render page %d: the page tree declares %d pages, it has %d: %w", n, d.declaredPages, d.NumPages(),
+			&LimitError{Limit: "MaxPages", Value: int64(d.declaredPages), Max: int64(d.cfg.limits.MaxPages)})
+	}
 	d.renderMu.Lock()
 	defer d.renderMu.Unlock()
 	if d.fz == nil {

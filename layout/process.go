@@ -145,6 +145,16 @@ func Process(ctx context.Context, doc *extract.Document, opts Options) (r Result
 		}
 	}()
 	r.Figures, r.Rejects, r.Scanned, err = process(ctx, doc, opts)
+	if err == nil && len(r.Figures) == 0 && len(r.Scanned) == 0 && len(r.Rejects) == 0 {
+		// Nothing came of the document and nothing went wrong on a page: one record says so,
+		// so that every input is accounted for among the rejects.
+		what := "figure"
+		if opts.Tables {
+			what = "figure or table"
+		}
+		r.Rejects = []shards.Reject{{Stage: "layout", Kind: "document", URI: opts.URI, DocSHA: r.SHA256, Reason: "no_figures",
+			Detail: fmt.Sprintf("no captioned %s in %d pages", what, r.Pages)}}
+	}
 	return r, err
 }
 

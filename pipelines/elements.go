@@ -44,6 +44,9 @@ type rangeItem struct {
 	Doc     shards.Doc
 	Figures [][]byte
 	Scanned []int
+	// OnlyScanned: the document's layout found nothing and rejected nothing; its scanned
+	// pages are all that is left, so a range whose OCR finds no figure is a no_figures reject.
+	OnlyScanned bool `json:",omitempty"`
 }
 
 // rangeResult is what rendering one page range produced.

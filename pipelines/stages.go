@@ -338,6 +338,8 @@ func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRa
 		return res, err
 	}
 	for _, r := range ranges {
+		// A document whose only work is OCR: a range that finds nothing says so (see renderRange).
+		r.OnlyScanned = len(lr.Figures) == 0 && len(lr.Rejects) == 0
 		emit(r)
 	}
 	return res, nil
@@ -430,6 +432,10 @@ func renderRange(ctx context.Context, st *stores, r rangeItem, dpi int, sp *scan
 			f.Doc = r.Doc
 			rendered = append(rendered, layout.Figure{Figure: f})
 		}
+	}
+	if r.OnlyScanned && len(rendered) == 0 && res.PagesBad == 0 {
+		rej(shards.Reject{Stage: "ocr", Kind: "document", URI: r.URI, DocSHA: r.SHA256, Page: r.First, Reason: "no_figures",
+			Detail: fmt.Sprintf("scanned pages %d-%d: OCR found no captioned figure", r.First, r.Last)})
 	}
 	for _, fg := range rendered {
 		fg.Source = articles.SourceOf(fg.Figure)
