@@ -11,12 +11,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eosinlab/eosin/internal/hostile"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/trainer"
 	"github.com/eosinlab/eosin/trainer/tokenizer"
 )
 
-var updateExamples = flag.Bool("update-examples", false, "rewrite examples/tokenizer.json from the example data")
+var updateExamples = flag.Bool("update-examples", false, "rewrite examples/tokenizer.json from the example data and examples/paper.pdf from its generator")
 
 // exampleMerges is the number of BPE merges of examples/tokenizer.json.
 const exampleMerges = 200
@@ -121,7 +122,15 @@ func TestExamples(t *testing.T) {
 		name := filepath.Base(c)
 		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
 			if !strings.HasPrefix(name, "train-") {
-				t.Fatalf("examples/%s: no test runs it (examples/train-*.yaml are eosin train configurations)", name)
+				// Other configurations run as the README's commands (TestReadme).
+				readme, err := os.ReadFile("README.md")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(string(readme), "--config examples/"+name) {
+					t.Fatalf("examples/%s: no test runs it (train-*.yaml run here, others as a README command)", name)
+				}
+				return
 			}
 			out := t.TempDir()
 			var stdout, stderr bytes.Buffer
@@ -159,5 +168,25 @@ func TestExamples(t *testing.T) {
 				t.Errorf("log.jsonl has %d lines, want %d", n, cfg.Steps)
 			}
 		})
+	}
+}
+
+// TestExamplePaper: examples/paper.pdf (and the copy in the example article package) is the
+// generated good document of the hostile-input corpus (-update-examples writes it again).
+func TestExamplePaper(t *testing.T) {
+	want := hostile.GoodDocument()
+	for _, path := range []string{"../../examples/paper.pdf", "../../examples/articles/PMC0000001/paper.pdf"} {
+		if *updateExamples {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not the generated example paper (rerun with -update-examples)", path)
+		}
 	}
 }
