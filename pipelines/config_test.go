@@ -89,15 +89,32 @@ func TestValidateConfig(t *testing.T) {
 	}
 }
 
+// TestProgressLine: the line shows the step now running, with its own rate and ETA: laying
+// documents out, then the page ranges still rendering once every document is laid out.
 func TestProgressLine(t *testing.T) {
-	c := map[string]int64{cDocsFound: 10, cDocsSkipped: 2, cDocsProcessed: 3, cDocsRejected: 1, cPagesDone: 40, cFiguresFound: 12, cFiguresKept: 9, cRejects: 5}
-	got := progressLine(c, 20*time.Second)
+	var b buildProgress
+	if got := b.line(map[string]int64{}, time.Second); !strings.Contains(got, "documents 0") {
+		t.Errorf("no work yet: %q", got)
+	}
+	c := map[string]int64{cDocsFound: 10, cDocsSkipped: 2, cDocsProcessed: 3, cDocsRejected: 1, cPagesDone: 40, cFiguresFound: 12,
+		cFiguresKept: 9, cRejects: 5, cRangesQueued: 6, cRangesDone: 1}
+	got := b.line(c, 20*time.Second)
 	for _, want := range []string{"documents 4/8", "skipped 2", "pages 40 (2.0/s)", "12 found, 9 kept", "rejects 5", "ETA 20s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("%q lacks %q", got, want)
 		}
 	}
-	if got := progressLine(map[string]int64{}, time.Second); !strings.Contains(got, "ETA ?") {
-		t.Errorf("no work yet: %q", got)
+	// Every document laid out: the rendering step, timed from when it began.
+	c[cDocsProcessed], c[cRangesDone] = 7, 2
+	b.line(c, 40*time.Second)
+	c[cRangesDone] = 4
+	got = b.line(c, 60*time.Second)
+	for _, want := range []string{"page ranges 4/6", "ETA 10s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "documents 8/8") {
+		t.Errorf("%q still shows the finished layout step", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/eosinlab/eosin/internal/beamrun"
+	"github.com/eosinlab/eosin/internal/progress"
 	"github.com/eosinlab/eosin/shards"
 	"github.com/eosinlab/eosin/shards/storage"
 )
@@ -129,7 +130,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		Runner: cfg.Runner, Endpoint: cfg.Endpoint, EnvironmentType: cfg.EnvironmentType,
 		EnvironmentConfig: cfg.EnvironmentConfig, WorkerBinary: cfg.WorkerBinary, JobName: jobName,
 		BeamOptions: cfg.BeamOptions, Progress: cfg.Progress, ProgressOut: progress,
-		Namespace: metricNS, ProgressLine: progressLine,
+		Namespace: metricNS, ProgressLine: (&buildProgress{}).line,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build %s on %s: %w", p.version, runner, err)
@@ -297,19 +298,33 @@ func absPath(p string) (string, error) {
 // freePort returns a free TCP port on localhost.
 func freePort() (int, error) { return beamrun.FreePort() }
 
-// progressLine formats counters as one progress line with rate and ETA. The ETA counts
-// documents: found minus skipped, duplicate and finished ones remain.
-func progressLine(c map[string]int64, elapsed time.Duration) string {
-	done := c[cDocsProcessed] + c[cDocsRejected]
-	todo := c[cDocsFound] - c[cDocsSkipped] - c[cDocsDuplicate]
-	rate := float64(c[cPagesDone]) / elapsed.Seconds()
-	eta := "?"
-	if done > 0 && todo >= done {
-		perDoc := elapsed / time.Duration(done)
-		eta = (perDoc * time.Duration(todo-done)).Round(time.Second).String()
+// buildProgress formats the counters of a running build as one progress line. The build runs
+// in steps — laying documents out, rendering and OCR of their page ranges, checking the
+// figures (filters, deduplication) — and the rate
+// and ETA are those of the step now running (progress.Phases), so the rendering of a long
+// document no longer shows "ETA 0s" once every document is laid out. Use one per build.
+type buildProgress struct{ phases progress.Phases }
+
+func (b *buildProgress) line(c map[string]int64, elapsed time.Duration) string {
+	pos := func(v int64) uint64 { return uint64(max(v, 0)) }
+	docs := progress.Step{Name: "documents", Done: pos(c[cDocsProcessed] + c[cDocsRejected]),
+		Total: pos(c[cDocsFound] - c[cDocsSkipped] - c[cDocsDuplicate])}
+	ranges := progress.Step{Name: "page ranges", Done: pos(c[cRangesDone]), Total: pos(c[cRangesQueued])}
+	figs := progress.Step{Name: "figures checked", Done: pos(c[cFiguresKept] + c[cFiguresFiltered] + c[cFiguresDup]), Total: pos(c[cFiguresFound])}
+	steps := []progress.Step{docs}
+	if docs.Total > 0 && docs.Done >= docs.Total {
+		// What is left once layout is done: rendering and OCR of page ranges, then the
+		// filters and deduplication of the figures found.
+		if ranges.Total > 0 {
+			steps = append(steps, ranges)
+		}
+		if figs.Total > 0 {
+			steps = append(steps, figs)
+		}
 	}
-	return fmt.Sprintf("[%s] documents %d/%d (skipped %d)  pages %d (%.1f/s)  figures %d found, %d kept  rejects %d  ETA %s",
-		elapsed.Round(time.Second), done, todo, c[cDocsSkipped], c[cPagesDone], rate, c[cFiguresFound], c[cFiguresKept], c[cRejects], eta)
+	extra := fmt.Sprintf("(skipped %d)  pages %d (%.1f/s)  figures %d found, %d kept  rejects %d",
+		c[cDocsSkipped], c[cPagesDone], progress.Rate(pos(c[cPagesDone]), elapsed), c[cFiguresFound], c[cFiguresKept], c[cRejects])
+	return b.phases.Line(elapsed, steps, extra)
 }
 
 // PrintSummary writes the summary table of a build.

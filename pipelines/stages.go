@@ -39,6 +39,8 @@ const (
 	cFiguresKept     = "figures_kept"
 	cRejects         = "rejects"
 	cBytesRead       = "bytes_read"
+	cRangesQueued    = "ranges_queued" // page ranges the layout step handed to rendering/OCR
+	cRangesDone      = "ranges_done"
 )
 
 var (
@@ -55,6 +57,8 @@ var (
 	mFiguresKept     = beam.NewCounter(metricNS, cFiguresKept)
 	mRejects         = beam.NewCounter(metricNS, cRejects)
 	mBytesRead       = beam.NewCounter(metricNS, cBytesRead)
+	mRangesQueued    = beam.NewCounter(metricNS, cRangesQueued)
+	mRangesDone      = beam.NewCounter(metricNS, cRangesDone)
 )
 
 func init() {
@@ -245,6 +249,7 @@ func (f *renderFn) Teardown() {
 }
 
 func (f *renderFn) ProcessElement(ctx context.Context, r rangeItem, emit func(figItem), reject func(shards.Reject), result func(rangeResult)) (err error) {
+	defer mRangesDone.Inc(ctx, 1)
 	defer recoverRange(ctx, r, reject, result, &err)
 	res, err := renderRange(ctx, f.stores, r, f.DPI, f.scanned, emit, reject)
 	if err != nil {
@@ -340,6 +345,7 @@ func layoutDocument(ctx context.Context, st *stores, w workItem, ocr bool, perRa
 	for _, r := range ranges {
 		// A document whose only work is OCR: a range that finds nothing says so (see renderRange).
 		r.OnlyScanned = len(lr.Figures) == 0 && len(lr.Rejects) == 0
+		mRangesQueued.Inc(ctx, 1)
 		emit(r)
 	}
 	return res, nil
