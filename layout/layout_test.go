@@ -218,15 +218,24 @@ func TestRasterFigureOriginal(t *testing.T) {
 	}
 }
 
-// A document whose plots have no captions gives no records and no error.
+// A document whose plots have no captions gives no records and no error, and one no_figures
+// reject that says so (every input is accounted for among the rejects).
 func TestNoFigures(t *testing.T) {
 	figs, rejects, err := ProcessDocument(context.Background(), corpusFile(t, dnacopyPDF), Options{Tables: true})
 	if err != nil || len(figs) != 0 {
 		t.Fatalf("DNAcopy.pdf: %d figures, err %v; want none", len(figs), err)
 	}
+	if len(rejects) != 1 || rejects[0].Kind != "document" || rejects[0].Reason != "no_figures" || rejects[0].Detail != "no captioned figure or table in 7 pages" {
+		t.Errorf("rejects %+v, want one no_figures document reject", rejects)
+	}
+	// A document with figures has no such reject.
+	figs, rejects, err = ProcessDocument(context.Background(), corpusFile(t, partitioningPDF), Options{})
+	if err != nil || len(figs) == 0 {
+		t.Fatalf("partitioning.pdf: %d figures, err %v", len(figs), err)
+	}
 	for _, r := range rejects {
-		if r.Kind == "document" {
-			t.Errorf("unexpected document reject %+v", r)
+		if r.Reason == "no_figures" {
+			t.Errorf("no_figures reject on a document with %d figures", len(figs))
 		}
 	}
 }
