@@ -44,9 +44,14 @@ type commitFn struct {
 	Fingerprint string `json:"fingerprint"`
 	Extraction  string `json:"extraction"`
 	Eosin       string `json:"eosin"`
+	// Stage is the build's staging (staging.go): what the commit covers leaves it.
+	Stage stage `json:"stage"`
 }
 
-func (f *commitFn) Teardown() { f.close() }
+func (f *commitFn) Teardown() {
+	f.close()
+	f.Stage.close()
+}
 
 // collected is what the commit step received.
 type collected struct {
@@ -166,6 +171,9 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 					report.SupersededBy = cur
 				}
 				slog.Warn(msg)
+				if report.Superseded {
+					f.Stage.removeDocs(ctx, c.processed) // committed by the other build
+				}
 				return f.writeReport(ctx, report)
 			}
 			slog.Info("another build committed since this one started: rebasing on it", "version", f.Version, "started_from", parent, "now", cur)
@@ -192,6 +200,7 @@ func (f *commitFn) ProcessElement(ctx context.Context, _ int, parts func(*[]byte
 		}
 	}
 	report.Committed = true
+	f.Stage.removeDocs(ctx, c.processed)
 	return f.writeReport(ctx, report)
 }
 

@@ -20,6 +20,7 @@ type plan struct {
 	fingerprint string // of the extraction settings
 	extraction  string // JSON of the extraction settings
 	eosin       string // the program's version
+	staging     string // the staging key (staging.go); "" stages nothing
 }
 
 // graph holds the PCollections tests look at.
@@ -56,6 +57,7 @@ func buildGraph(s beam.Scope, p plan) graph {
 	cfg := p.cfg
 	s3 := S3Settings{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, Insecure: cfg.S3Insecure, CABundle: cfg.S3CABundle}
 	out := sink{Output: cfg.Output, S3: s3}
+	stg := stage{sink: out, Key: p.staging}
 
 	inputs := beam.CreateList(s.Scope("inputs"), cfg.Inputs)
 	refs := beam.Reshuffle(s, beam.ParDo(s.Scope("match"), &matchFn{S3: s3}, inputs))
@@ -64,9 +66,9 @@ func buildGraph(s beam.Scope, p plan) graph {
 	work, rejPick, pickParts := beam.ParDo3(s.Scope("pick"), &pickDocFn{}, beam.CoGroupByKey(s, fps, done))
 	work = beam.Reshuffle(s.Scope("spread_work"), work)
 
-	ranges, rejLayout, results, pkgFigs := beam.ParDo4(s.Scope("extract_layout"), &layoutFn{S3: s3, OCR: cfg.OCR, PagesPerRange: cfg.PagesPerRange, DPI: cfg.RenderDPI}, work)
+	ranges, rejLayout, results, pkgFigs := beam.ParDo4(s.Scope("extract_layout"), &layoutFn{S3: s3, OCR: cfg.OCR, PagesPerRange: cfg.PagesPerRange, DPI: cfg.RenderDPI, Stage: stg}, work)
 	ranges = beam.Reshuffle(s.Scope("spread_ranges"), ranges)
-	figs, rejRender, rangeResults := beam.ParDo3(s.Scope("render_ocr"), &renderFn{S3: s3, DPI: cfg.RenderDPI, OCRLanguages: cfg.OCRLanguages}, ranges)
+	figs, rejRender, rangeResults := beam.ParDo3(s.Scope("render_ocr"), &renderFn{S3: s3, DPI: cfg.RenderDPI, OCRLanguages: cfg.OCRLanguages, Stage: stg}, ranges)
 	figs = beam.Flatten(s, figs, pkgFigs)
 	passed, items, rejFilter := beam.ParDo3(s.Scope("filter"), &filterFn{Params: cfg.Params}, figs)
 
@@ -90,7 +92,7 @@ func buildGraph(s beam.Scope, p plan) graph {
 	marker := beam.ParDo(s, commitMarker, beam.Impulse(s))
 	parts := beam.Flatten(s, figParts, rejParts, docParts, rangeParts, groups, pickParts, marker)
 	beam.ParDo0(s.Scope("commit"), &commitFn{sink: out, Version: p.version, Base: p.prevVersion, Parent: p.parent, Created: p.created,
-		RunInfo: p.runInfo, Formats: cfg.Formats, Settings: p.settings, Fingerprint: p.fingerprint, Extraction: p.extraction, Eosin: p.eosin},
+		RunInfo: p.runInfo, Formats: cfg.Formats, Settings: p.settings, Fingerprint: p.fingerprint, Extraction: p.extraction, Eosin: p.eosin, Stage: stg},
 		beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 	return graph{work: work, figures: figs, kept: kept, rejects: rejects, results: results}
 }

@@ -87,6 +87,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	}
 	ext, fp := cfg.ExtractionSettings()
 	p.fingerprint = fp
+	p.staging = stagingKey(fp, p.eosin)
 	eb, _ := json.Marshal(ext)
 	p.extraction = string(eb)
 	sb, _ := json.Marshal(cfg.Settings())

@@ -41,6 +41,8 @@ const (
 	cBytesRead       = "bytes_read"
 	cRangesQueued    = "ranges_queued" // page ranges the layout step handed to rendering/OCR
 	cRangesDone      = "ranges_done"
+	cDocsResumed     = "docs_resumed"   // documents whose layout came from the staging of a killed build
+	cRangesResumed   = "ranges_resumed" // page ranges whose rendering came from staging
 )
 
 var (
@@ -59,6 +61,8 @@ var (
 	mBytesRead       = beam.NewCounter(metricNS, cBytesRead)
 	mRangesQueued    = beam.NewCounter(metricNS, cRangesQueued)
 	mRangesDone      = beam.NewCounter(metricNS, cRangesDone)
+	mDocsResumed     = beam.NewCounter(metricNS, cDocsResumed)
+	mRangesResumed   = beam.NewCounter(metricNS, cRangesResumed)
 )
 
 func init() {
@@ -207,11 +211,15 @@ type layoutFn struct {
 	OCR           bool       `json:"ocr"`
 	PagesPerRange int        `json:"pages_per_range"`
 	DPI           int        `json:"dpi"`
+	Stage         stage      `json:"stage"`
 	stores        *stores
 }
 
-func (f *layoutFn) Setup()    { f.stores = newStores(f.S3) }
-func (f *layoutFn) Teardown() { f.stores.close() }
+func (f *layoutFn) Setup() { f.stores = newStores(f.S3) }
+func (f *layoutFn) Teardown() {
+	f.stores.close()
+	f.Stage.close()
+}
 
 func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(rangeItem), reject func(shards.Reject), result func(docResult), figure func(figItem)) (err error) {
 	defer recoverDocument(ctx, w, reject, result, &err)
@@ -219,7 +227,20 @@ func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(ran
 	if w.Package {
 		res, err = packageDocument(ctx, f.stores, w, f.DPI, figure, reject)
 	} else {
-		res, err = layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange, emit, reject)
+		key := f.Stage.layoutKey(w.SHA256)
+		var sl stagedLayout
+		if f.Stage.load(ctx, key, &sl) {
+			resumeLayout(ctx, sl, emit, reject)
+			result(sl.Result)
+			return nil
+		}
+		res, err = layoutDocument(ctx, f.stores, w, f.OCR, f.PagesPerRange,
+			func(r rangeItem) { sl.Ranges = append(sl.Ranges, r); emit(r) },
+			func(r shards.Reject) { sl.Rejects = append(sl.Rejects, r); reject(r) })
+		if err == nil {
+			sl.Result = res
+			f.Stage.save(ctx, key, sl)
+		}
 	}
 	if err != nil {
 		return err
@@ -234,6 +255,7 @@ type renderFn struct {
 	S3           S3Settings `json:"s3"`
 	DPI          int        `json:"dpi"`
 	OCRLanguages string     `json:"ocr_languages"`
+	Stage        stage      `json:"stage"`
 	stores       *stores
 	scanned      *scannedPages
 }
@@ -246,15 +268,27 @@ func (f *renderFn) Setup() {
 func (f *renderFn) Teardown() {
 	f.stores.close()
 	f.scanned.close()
+	f.Stage.close()
 }
 
 func (f *renderFn) ProcessElement(ctx context.Context, r rangeItem, emit func(figItem), reject func(shards.Reject), result func(rangeResult)) (err error) {
 	defer mRangesDone.Inc(ctx, 1)
 	defer recoverRange(ctx, r, reject, result, &err)
-	res, err := renderRange(ctx, f.stores, r, f.DPI, f.scanned, emit, reject)
+	key := f.Stage.rangeKey(r.SHA256, r.First, r.Last)
+	var sr stagedRange
+	if f.Stage.load(ctx, key, &sr) {
+		resumeRange(ctx, sr, emit, reject)
+		result(sr.Result)
+		return nil
+	}
+	res, err := renderRange(ctx, f.stores, r, f.DPI, f.scanned,
+		func(it figItem) { sr.Figures = append(sr.Figures, it); emit(it) },
+		func(x shards.Reject) { sr.Rejects = append(sr.Rejects, x); reject(x) })
 	if err != nil {
 		return err
 	}
+	sr.Result = res
+	f.Stage.save(ctx, key, sr)
 	result(res)
 	return nil
 }
