@@ -108,6 +108,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		default:
 			p.done = doneDocuments(m, fp, ext)
 		}
+		// Staging of documents LATEST already holds with these settings (a build interrupted
+		// after its commit) is of no further use.
+		stg := stage{Key: p.staging, sink: sink{store: st}}
+		done := map[string]bool{}
+		for _, d := range doneDocuments(m, fp, ext) {
+			done[d] = true
+		}
+		stg.removeDocs(ctx, done)
 	}
 	if p.version, err = shards.ReserveVersion(ctx, st, time.Now().UTC().Format("20060102T150405Z"), shards.Reservation{Base: p.parent}); err != nil {
 		return nil, err
@@ -134,13 +142,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 		Namespace: metricNS, ProgressLine: (&buildProgress{}).line,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("build %s on %s: %w", p.version, runner, err)
+		if ctx.Err() != nil && committedReport(st, p.version) {
+			// Interrupted after the commit step had moved LATEST: the version stands.
+			slog.Warn("interrupted after the commit: the version is committed", "version", p.version)
+		} else {
+			return nil, fmt.Errorf("build %s on %s: %w", p.version, runner, err)
+		}
 	}
 	sum := &Summary{Location: cfg.Output, Elapsed: res.Elapsed, Runner: runner, Counters: map[string]int64{}}
 	if res.Counters != nil {
 		sum.Counters = res.Counters
 	}
-	rb, err := storage.ReadAll(ctx, st, reportKey(p.version))
+	rb, err := storage.ReadAll(context.WithoutCancel(ctx), st, reportKey(p.version))
 	if err != nil {
 		return sum, fmt.Errorf("build report: %w", err)
 	}
@@ -162,7 +175,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 	}
 	if report.Committed {
 		sum.Version = p.version
-		if sum.Manifest, err = readManifest(ctx, st, p.version); err != nil {
+		if sum.Manifest, err = readManifest(context.WithoutCancel(ctx), st, p.version); err != nil {
 			return sum, err
 		}
 	}
@@ -259,6 +272,19 @@ func cleanTemporaries(ctx context.Context, st storage.Store) {
 	} else if n > 0 {
 		slog.Info("removed stale temporary files of killed writers", "location", st.String(), "files", n)
 	}
+}
+
+// committedReport reports whether the build report of version says it committed (read without
+// the build's context, which may be cancelled).
+func committedReport(st storage.Store, version string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := storage.ReadAll(ctx, st, reportKey(version))
+	if err != nil {
+		return false
+	}
+	var r BuildReport
+	return json.Unmarshal(b, &r) == nil && r.Committed
 }
 
 // eosinVersion is the program's version: its module version, else its VCS revision.

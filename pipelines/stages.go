@@ -225,7 +225,20 @@ func (f *layoutFn) ProcessElement(ctx context.Context, w workItem, emit func(ran
 	defer recoverDocument(ctx, w, reject, result, &err)
 	var res docResult
 	if w.Package {
-		res, err = packageDocument(ctx, f.stores, w, f.DPI, figure, reject)
+		key := f.Stage.packageKey(w.SHA256)
+		var sp stagedPackage
+		if f.Stage.load(ctx, key, &sp) {
+			resumePackage(ctx, sp, figure, reject)
+			result(sp.Result)
+			return nil
+		}
+		res, err = packageDocument(ctx, f.stores, w, f.DPI,
+			func(it figItem) { sp.Figures = append(sp.Figures, it); figure(it) },
+			func(r shards.Reject) { sp.Rejects = append(sp.Rejects, r); reject(r) })
+		if err == nil {
+			sp.Result = res
+			f.Stage.save(ctx, key, sp)
+		}
 	} else {
 		key := f.Stage.layoutKey(w.SHA256)
 		var sl stagedLayout

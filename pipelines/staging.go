@@ -23,6 +23,8 @@ import (
 //	range-<first>-<last>.json
 //	                       one page range rendered (and OCR'd): its figures with their
 //	                       image bytes, its rejects and its result
+//	package.json           an article package, processed whole: its figures with their
+//	                       images, its rejects and its result
 //
 // A build that is killed leaves them; the rerun (same inputs, same extraction settings, same
 // eosin version: <key> is derived from all three) finds them and re-emits them instead of
@@ -52,6 +54,13 @@ type stagedLayout struct {
 	Ranges  []rangeItem     `json:"ranges"`
 }
 
+// stagedPackage is what the layout step keeps of an article package (processed whole there).
+type stagedPackage struct {
+	Result  docResult       `json:"result"`
+	Rejects []shards.Reject `json:"rejects"`
+	Figures []figItem       `json:"figures"`
+}
+
 // stagedRange is what the rendering step keeps of a page range.
 type stagedRange struct {
 	Result  rangeResult     `json:"result"`
@@ -62,6 +71,8 @@ type stagedRange struct {
 func (s *stage) docDir(sha string) string { return stagingRoot + "/" + s.Key + "/" + sha }
 
 func (s *stage) layoutKey(sha string) string { return s.docDir(sha) + "/layout.json" }
+
+func (s *stage) packageKey(sha string) string { return s.docDir(sha) + "/package.json" }
 
 func (s *stage) rangeKey(sha string, first, last int) string {
 	return fmt.Sprintf("%s/range-%d-%d.json", s.docDir(sha), first, last)
@@ -155,15 +166,32 @@ func resumeLayout(ctx context.Context, sl stagedLayout, emit func(rangeItem), re
 // resumeRange re-emits a page range's staged rendering, counting it as rendering would.
 func resumeRange(ctx context.Context, sr stagedRange, emit func(figItem), reject func(shards.Reject)) {
 	mRangesResumed.Inc(ctx, 1)
-	for _, x := range sr.Rejects {
+	reemit(ctx, sr.Rejects, sr.Figures, emit, reject)
+}
+
+// reemit emits staged rejects and figures with the counts their first emission made.
+func reemit(ctx context.Context, rejects []shards.Reject, figs []figItem, emit func(figItem), reject func(shards.Reject)) {
+	for _, x := range rejects {
 		mRejects.Inc(ctx, 1)
 		if x.Kind == "page" {
 			mPagesRejected.Inc(ctx, 1)
 		}
 		reject(x)
 	}
-	for _, it := range sr.Figures {
+	for _, it := range figs {
 		mFiguresFound.Inc(ctx, 1)
 		emit(it)
+	}
+}
+
+// resumePackage re-emits an article package's staged outcome, counting it as processing would.
+func resumePackage(ctx context.Context, sp stagedPackage, emit func(figItem), reject func(shards.Reject)) {
+	mDocsResumed.Inc(ctx, 1)
+	reemit(ctx, sp.Rejects, sp.Figures, emit, reject)
+	mPagesDone.Inc(ctx, int64(sp.Result.Pages))
+	if sp.Result.Status == "ok" {
+		mDocsProcessed.Inc(ctx, 1)
+	} else {
+		mDocsRejected.Inc(ctx, 1)
 	}
 }
