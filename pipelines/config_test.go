@@ -1,11 +1,14 @@
 package pipelines
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 func TestConfigKeys(t *testing.T) {
@@ -116,5 +119,43 @@ func TestProgressLine(t *testing.T) {
 	}
 	if strings.Contains(got, "documents 8/8") {
 		t.Errorf("%q still shows the finished layout step", got)
+	}
+}
+
+// TestSettingsRoundTrip: the settings a manifest records (JSON of Config.Settings) written
+// back as a --config file give the same configuration.
+func TestSettingsRoundTrip(t *testing.T) {
+	c := DefaultConfig()
+	c.Inputs = []string{"/data/pdfs", "s3://library/new/"}
+	c.Output = "s3://corpus/figures"
+	c.Formats = []string{"webdataset", "mds", "jsonl"}
+	c.Progress = 90 * time.Second
+	c.RenderDPI, c.PagesPerRange, c.OCR = 300, 3, false
+	c.BeamOptions = map[string]string{"project": "p", "region": "europe-west4"}
+	c.Languages = []string{"en", "de"}
+	c.MinCaptionChars, c.MaxHamming = 24, 4
+	recorded, err := json.Marshal(c.Settings()) // as in the manifest
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(recorded, &m); err != nil {
+		t.Fatal(err)
+	}
+	y, err := yaml.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "settings.yaml")
+	if err := os.WriteFile(path, y, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadConfig(path)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
+	}
+	again, _ := json.Marshal(back.Settings())
+	if string(again) != string(recorded) {
+		t.Errorf("settings do not round-trip:\nrecorded %s\nreloaded %s", recorded, again)
 	}
 }
