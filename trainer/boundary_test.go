@@ -155,6 +155,8 @@ type strictImagePolicy struct {
 
 func (s strictImagePolicy) ImageProcessor() vision.Processor { return s.img.ImageProcessor() }
 
+func (s strictImagePolicy) VisionTokens() []int32 { return s.img.VisionTokens() }
+
 func (s strictImagePolicy) Frozen() (trainer.Policy, error) {
 	f, err := s.strictPolicy.Frozen()
 	if err != nil {

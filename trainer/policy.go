@@ -63,6 +63,8 @@ type Policy interface {
 type ImagePolicy interface {
 	Policy
 	ImageProcessor() vision.Processor
+	// VisionTokens are the ids that stand for images in prompts; sampling never emits them.
+	VisionTokens() []int32
 }
 
 // paramSet is one flat parameter buffer with its gradient and AdamW moments.
@@ -476,6 +478,14 @@ func (t *VLMPolicy) LoadWeights(dir string) error {
 
 // VocabSize implements Policy.
 func (t *VLMPolicy) VocabSize() int { return t.VLM.Dec.Cfg.VocabSize }
+
+// VisionTokens are the ids that stand for images in a prompt (<|vision_start|>,
+// <|image_pad|>, <|vision_end|>): a completion must never contain them, or the next forward
+// pass would look for an image that was never given.
+func (t *VLMPolicy) VisionTokens() []int32 {
+	vl := t.VLM.VL
+	return []int32{vl.VisionStartID, vl.ImageTokenID, vl.VisionEndID}
+}
 
 var (
 	_ Policy      = (*TextPolicy)(nil)

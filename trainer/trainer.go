@@ -166,9 +166,13 @@ func (t *Trainer) generate(ctx context.Context, tasks []Task) ([]*rollout, int, 
 	start := time.Now()
 	stops := t.Codec.StopTokens()
 	// Vocab: every policy samples only ids the tokenizer can decode (an embedding may have
-	// more rows than the tokenizer has tokens).
+	// more rows than the tokenizer has tokens); a VL policy never samples its image tokens.
+	var banned []int32
+	if ip, ok := t.Policy.(ImagePolicy); ok {
+		banned = ip.VisionTokens()
+	}
 	comps, err := t.Policy.Generate(ctx, prompts, model.SampleOptions{Temperature: g.Temperature, TopP: g.TopP, TopK: g.TopK,
-		MaxNewTokens: g.MaxNewTokens, StopTokens: stops, Vocab: t.Codec.VocabSize()}, t.rng)
+		MaxNewTokens: g.MaxNewTokens, StopTokens: stops, Vocab: t.Codec.VocabSize(), Banned: banned}, t.rng)
 	if err != nil {
 		return nil, 0, 0, err
 	}

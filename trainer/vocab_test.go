@@ -3,6 +3,7 @@ package trainer_test
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/eosinlab/eosin/trainer"
@@ -32,10 +33,13 @@ type recordingImagePolicy struct {
 
 func (r recordingImagePolicy) ImageProcessor() vision.Processor { return r.img.ImageProcessor() }
 
+func (r recordingImagePolicy) VisionTokens() []int32 { return r.img.VisionTokens() }
+
 // TestSamplingStaysInTokenizerVocab: a model whose embedding has more rows than the tokenizer
 // has tokens (as Qwen2.5's 151 936 rows for 151 669 tokens) never samples the extra ids, text
 // and VL policies alike: with 22 rows for 10 tokens an unmasked sampler draws one of the 12
-// extra ids at almost every token, and decoding it fails.
+// extra ids at almost every token, and decoding it fails. A VL policy never samples its image
+// tokens either.
 func TestSamplingStaysInTokenizerVocab(t *testing.T) {
 	const rows = 22
 	cases := []struct {
@@ -84,9 +88,16 @@ func TestSamplingStaysInTokenizerVocab(t *testing.T) {
 			if len(rec.tokens) < cfg.Steps*cfg.GRPO.GroupSize*cfg.GRPO.PromptsPerStep {
 				t.Fatalf("%d tokens generated", len(rec.tokens))
 			}
+			var vision []int32
+			if ip, ok := p.(trainer.ImagePolicy); ok {
+				vision = ip.VisionTokens()
+			}
 			for _, tok := range rec.tokens {
 				if int(tok) >= len(figVocab) {
 					t.Fatalf("sampled id %d, the tokenizer has %d", tok, len(figVocab))
+				}
+				if slices.Contains(vision, tok) {
+					t.Fatalf("sampled the image token %d (%s)", tok, figVocab[tok])
 				}
 			}
 		})

@@ -116,6 +116,10 @@ type SampleOptions struct {
 	// 151 936 rows for 151 669 tokens). LogProbs still normalise over the whole vocabulary, as
 	// the training pass does.
 	Vocab int
+	// Banned ids are never sampled (masked to −inf like the ids past Vocab): the vision
+	// placeholders of a VL model (<|vision_start|>, <|image_pad|>, …), which in a completion
+	// would announce an image that is not there.
+	Banned []int32
 }
 
 // Completion is one sampled continuation.
@@ -216,13 +220,23 @@ func (m *Model[T]) GenerateInject(ctx context.Context, prompts [][]int32, injs [
 }
 
 type sampler struct {
-	opt   SampleOptions
-	probs []float64
-	idx   []int
+	opt    SampleOptions
+	probs  []float64
+	idx    []int
+	banned []bool // by id; nil when nothing is banned
 }
 
 func newSampler(vocab int, opt SampleOptions) *sampler {
-	return &sampler{opt: opt, probs: make([]float64, vocab), idx: make([]int, vocab)}
+	s := &sampler{opt: opt, probs: make([]float64, vocab), idx: make([]int, vocab)}
+	for _, id := range opt.Banned {
+		if id >= 0 && int(id) < vocab {
+			if s.banned == nil {
+				s.banned = make([]bool, vocab)
+			}
+			s.banned[id] = true
+		}
+	}
+	return s
 }
 
 // sampleRow draws a token from one row of logits and returns it with its full-vocabulary
@@ -239,22 +253,30 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 		n = v
 	}
 	probs := s.probs[:n]
+	ban := s.banned
 	mx := math.Inf(-1)
 	arg := 0
 	for i, v := range logits[:n] {
+		if ban != nil && ban[i] {
+			continue
+		}
 		if z := float64(v) / temp; z > mx {
 			mx, arg = z, i
 		}
 	}
 	var sum float64
 	for i, v := range logits[:n] {
+		if ban != nil && ban[i] {
+			probs[i] = 0
+			continue
+		}
 		e := math.Exp(float64(v)/temp - mx)
 		probs[i] = e
 		sum += e
 	}
 	logZ := mx + math.Log(sum)
-	if n < len(logits) {
-		logZ = logSumExp(logits, temp)
+	if n < len(logits) || ban != nil {
+		logZ = logSumExp(logits, temp) // the full vocabulary, as the training pass normalises
 	}
 	lp := func(i int) float64 { return float64(logits[i])/temp - logZ }
 	if greedy {
@@ -283,8 +305,10 @@ func sampleRow[T Float](s *sampler, logits []T, rng *rand.Rand) (int32, float64)
 			}
 		}
 	} else {
-		for i := range probs {
-			cand = append(cand, i)
+		for i, q := range probs {
+			if q > 0 || ban == nil || !ban[i] {
+				cand = append(cand, i)
+			}
 		}
 	}
 	if (k > 0 && k < len(cand)) || (p > 0 && p < 1) {

@@ -312,3 +312,51 @@ func TestSamplerVocabMask(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplerBanned: banned ids (a VL model's image tokens) are never drawn, in every sampling
+// mode, even when they hold most of the mass; the others keep their relative frequencies and
+// log-probabilities stay those of the full vocabulary.
+func TestSamplerBanned(t *testing.T) {
+	logits := []float32{1, 9, 0, 0.5, 8} // ids 1 and 4 banned
+	banned := []int32{1, 4}
+	var zAll, zKept float64
+	for i, v := range logits {
+		zAll += math.Exp(float64(v))
+		if i != 1 && i != 4 {
+			zKept += math.Exp(float64(v))
+		}
+	}
+	kept := []float64{math.Exp(1) / zKept, 0, math.Exp(0) / zKept, math.Exp(0.5) / zKept, 0}
+	for _, c := range []struct {
+		name string
+		opt  SampleOptions
+		want []float64
+	}{
+		{"greedy", SampleOptions{Banned: banned}, []float64{1, 0, 0, 0, 0}},
+		{"full", SampleOptions{Temperature: 1, Banned: banned}, kept},
+		{"top-k 2", SampleOptions{Temperature: 1, TopK: 2, Banned: banned}, []float64{kept[0] / (kept[0] + kept[3]), 0, 0, kept[3] / (kept[0] + kept[3]), 0}},
+		{"top-p 0.5", SampleOptions{Temperature: 1, TopP: 0.5, Banned: banned}, []float64{1, 0, 0, 0, 0}},
+		{"with vocab", SampleOptions{Temperature: 1, Vocab: 4, Banned: banned}, []float64{kept[0] / (1 - kept[4]), 0, kept[2] / (1 - kept[4]), kept[3] / (1 - kept[4]), 0}},
+	} {
+		s := newSampler(len(logits), c.opt)
+		rng := rand.New(rand.NewPCG(3, 9))
+		counts := make([]int, len(logits))
+		const n = 20000
+		for range n {
+			tok, lp := sampleRow(s, logits, rng)
+			counts[tok]++
+			if want := float64(logits[tok]) - math.Log(zAll); math.Abs(lp-want) > 1e-9 {
+				t.Fatalf("%s: token %d log-prob %g, want %g", c.name, tok, lp, want)
+			}
+		}
+		if counts[1]+counts[4] > 0 {
+			t.Errorf("%s: banned ids drawn %d and %d times", c.name, counts[1], counts[4])
+		}
+		for i, want := range c.want {
+			got := float64(counts[i]) / n
+			if math.Abs(got-want) > 4*math.Sqrt(want*(1-want)/n)+1e-9 {
+				t.Errorf("%s: token %d frequency %.4f, want %.4f", c.name, i, got, want)
+			}
+		}
+	}
+}
