@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -117,8 +118,27 @@ func (s *DatasetSource) Rejects(ctx context.Context, fn func(shards.Reject) erro
 	return nil
 }
 
-// Agreement returns nil: agreement reports belong to extraction folders.
-func (s *DatasetSource) Agreement() (*Agreement, error) { return nil, nil }
+// Agreement returns the agreement report of the build that wrote the version (the manifest's
+// stats.build.agreement, present when the build read article packages with their PDFs), or nil.
+func (s *DatasetSource) Agreement() (*Agreement, error) {
+	m := s.ds.Manifest()
+	if m == nil {
+		return nil, nil
+	}
+	build, ok := m.Stats["build"].(map[string]any)
+	if !ok || build["agreement"] == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(build["agreement"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: agreement: %w", s.Name(), err)
+	}
+	var a Agreement
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("%s: agreement: %w", s.Name(), err)
+	}
+	return &a, nil
+}
 
 // Documents lists the documents of the manifest (by sha256): every document with a record
 // or a reject in the version, and every document the build processed (document settings).
