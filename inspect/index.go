@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/eosinlab/eosin/articles"
 )
 
 type manifestJSON struct {
@@ -18,10 +20,10 @@ type manifestJSON struct {
 
 // agreementJSON is the agreement report of an extraction as the overview shows it.
 type agreementJSON struct {
-	Source   string             `json:"source"`
-	Metric   string             `json:"metric,omitempty"`
-	Total    AgreementScore     `json:"total"`
-	Journals []JournalAgreement `json:"journals"`
+	Source   string                  `json:"source"`
+	Metric   string                  `json:"metric,omitempty"`
+	Total    articles.Score          `json:"total"`
+	Journals []articles.JournalScore `json:"journals"`
 }
 
 type flagJSON struct {
@@ -190,7 +192,7 @@ func (b *builder) writeIndex() error {
 	}
 	for k := range idx.Agreements {
 		if idx.Agreements[k].Journals == nil {
-			idx.Agreements[k].Journals = []JournalAgreement{}
+			idx.Agreements[k].Journals = []articles.JournalScore{}
 		}
 	}
 	if idx.Manifests == nil {

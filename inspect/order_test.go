@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -151,18 +152,18 @@ func writeUserFixture(t testing.TB, dir string) userFixture {
 	}
 	writeJSONLines(t, filepath.Join(dir, "samples.jsonl"), samples)
 
-	ag := Agreement{Metric: "token F1 >= 0.8", Total: AgreementScore{Articles: 2, XMLFigures: 10, PDFFigures: 9, Matched: 8, Recall: 0.8, Precision: 0.8889},
-		Journals: []JournalAgreement{
-			{Journal: "J Hepatol", AgreementScore: AgreementScore{Articles: 1, XMLFigures: 6, PDFFigures: 6, Matched: 6, Recall: 1, Precision: 1}},
-			{Journal: "Kidney Int", AgreementScore: AgreementScore{Articles: 1, XMLFigures: 4, PDFFigures: 3, Matched: 2, Recall: 0.5, Precision: 0.6667}}},
-		Documents: []DocumentAgreement{
+	ag := Agreement{Metric: "token F1 >= 0.8", Total: articles.Score{Articles: 2, XMLFigures: 10, PDFFigures: 9, Matched: 8, Recall: 0.8, Precision: 0.8889},
+		Journals: []articles.JournalScore{
+			{Journal: "J Hepatol", Score: articles.Score{Articles: 1, XMLFigures: 6, PDFFigures: 6, Matched: 6, Recall: 1, Precision: 1}},
+			{Journal: "Kidney Int", Score: articles.Score{Articles: 1, XMLFigures: 4, PDFFigures: 3, Matched: 2, Recall: 0.5, Precision: 0.6667}}},
+		Documents: []articles.DocAgreement{
 			{URI: "/corpus/book-000.pdf", Journal: "J Hepatol", XMLFigures: 6, PDFFigures: 6, Matched: 6},
 			{URI: "/corpus/article-empty", Journal: "Kidney Int", XMLFigures: 4, PDFFigures: 3, Matched: 2}}}
 	b, err := json.Marshal(ag)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, agreementFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, articles.AgreementFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Report order: document URI, page, top to bottom, left to right (figures 0 and 1 are

@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/eosinlab/eosin/articles"
 	"github.com/eosinlab/eosin/shards"
 )
 
@@ -129,7 +130,7 @@ func (s *DirSource) Agreement() (*Agreement, error) {
 // Documents lists the documents of documents.jsonl (every input document of the extraction),
 // or, in a folder written before that file existed, the articles of agreement.json.
 func (s *DirSource) Documents(ctx context.Context, fn func(shards.Doc) error) error {
-	if p := s.find("documents.jsonl"); p != "" {
+	if p := s.find(articles.DocumentsFile); p != "" {
 		return ReadJSONL(ctx, p, fn) // each line is a shards.Doc with counts beside it
 	}
 	a, err := s.Agreement()
