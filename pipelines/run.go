@@ -105,16 +105,18 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Summary, error) 
 			p.prevVersion = ""
 		case cfg.Reprocess:
 			slog.Info("reprocess: every input document is processed again", "previous", p.parent, "committed_documents", len(m.Documents))
-		default:
-			p.done = doneDocuments(m, fp, ext)
 		}
-		// Staging of documents LATEST already holds with these settings (a build interrupted
-		// after its commit) is of no further use.
-		stg := stage{Key: p.staging, sink: sink{store: st}}
+		committed := doneDocuments(m, fp, ext) // what LATEST holds with these settings
+		if cfg.Incremental && !cfg.Reprocess {
+			p.done = committed
+		}
+		// Staging of those documents (left by a build interrupted after its commit) is of no
+		// further use.
 		done := map[string]bool{}
-		for _, d := range doneDocuments(m, fp, ext) {
+		for _, d := range committed {
 			done[d] = true
 		}
+		stg := stage{Key: p.staging, sink: sink{store: st}}
 		stg.removeDocs(ctx, done)
 	}
 	if p.version, err = shards.ReserveVersion(ctx, st, time.Now().UTC().Format("20060102T150405Z"), shards.Reservation{Base: p.parent}); err != nil {
